@@ -1,0 +1,16 @@
+/** Injection tokens: one per seam. Each is registered many times, once per `type`. */
+export const Tokens = {
+  Backbone: Symbol.for('selfsup.Backbone'),
+  Head: Symbol.for('selfsup.Head'),
+  Aggregator: Symbol.for('selfsup.Aggregator'),
+  Loss: Symbol.for('selfsup.Loss'),
+  Method: Symbol.for('selfsup.Method'),
+  Optimizer: Symbol.for('selfsup.Optimizer'),
+  LrSchedule: Symbol.for('selfsup.LrSchedule'),
+  Dataset: Symbol.for('selfsup.Dataset'),
+  Transform: Symbol.for('selfsup.Transform'),
+  ViewPipeline: Symbol.for('selfsup.ViewPipeline'),
+  Backend: Symbol.for('selfsup.Backend'),
+} as const;
+
+export type SeamName = keyof typeof Tokens;

@@ -1,0 +1,64 @@
+// One rollup config for every workspace package: run from the package folder
+// (`rollup -c ../../rollup.config.mjs`). Emits ESM + CJS + bundled .d.ts per entry.
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { resolve } from 'node:path';
+import esbuild from 'rollup-plugin-esbuild';
+import nodeResolve from '@rollup/plugin-node-resolve';
+import commonjs from '@rollup/plugin-commonjs';
+import json from '@rollup/plugin-json';
+import { dts } from 'rollup-plugin-dts';
+
+const pkgDir = process.cwd();
+const pkg = JSON.parse(readFileSync(resolve(pkgDir, 'package.json'), 'utf8'));
+const deps = new Set([
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+  ...Object.keys(pkg.optionalDependencies ?? {}),
+]);
+
+// tfjs-core's gradient registrations ship only as extensionless ESM that plain Node rejects,
+// so they are bundled in (the way the @tensorflow/tfjs union package does); everything else
+// from a dependency stays external so one tfjs engine is shared.
+const BUNDLED = /@tensorflow\/tfjs-core\/dist\/register_all_gradients/;
+const isExternal = (id) => {
+  if (id.startsWith('node:')) return true;
+  if (BUNDLED.test(id)) return false;
+  if (id.startsWith('.') || id.startsWith('/') || id.startsWith('\0')) return false;
+  const name = id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : id.split('/')[0];
+  return deps.has(name) || builtinModules.includes(name);
+};
+
+// Entries: src/index.ts always; extra bin entries listed in package.json "selfsupEntries".
+const entries = { index: 'src/index.ts', ...(pkg.selfsupEntries ?? {}) };
+const banner = "import { createRequire as __selfsupCreateRequire } from 'node:module';\nconst require = __selfsupCreateRequire(import.meta.url);";
+
+const plugins = () => [
+  nodeResolve({ preferBuiltins: true, extensions: ['.ts', '.js', '.mjs', '.json'] }),
+  commonjs(),
+  json(),
+  esbuild({ target: 'node20', tsconfig: resolve(pkgDir, '../../tsconfig.base.json') }),
+];
+
+export default [
+  {
+    input: entries,
+    external: isExternal,
+    plugins: plugins(),
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', banner, sourcemap: true },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', exports: 'named', sourcemap: true },
+    ],
+    onwarn(warning, warn) {
+      if (warning.code === 'CIRCULAR_DEPENDENCY' && /node_modules/.test(warning.message)) return;
+      if (warning.code === 'THIS_IS_UNDEFINED') return;
+      warn(warning);
+    },
+  },
+  {
+    input: { index: 'src/index.ts' },
+    external: (id) => !id.startsWith('.') && !id.startsWith('/'),
+    plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json') })],
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts' },
+  },
+];
