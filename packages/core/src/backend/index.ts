@@ -1,1 +1,3 @@
-export {};
+export { CpuBackendProvider, cpuBackendPlugin, cpuBackendRegistration } from './cpu';
+export { BACKEND_ENV_VAR, backendProvidersFrom, describeBackends, selectBackend } from './select';
+export type { BackendDescription, BackendSource, SelectBackendOptions, SelectedBackend } from './select';
