@@ -8,4 +8,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 export { tf };
-export type { Tensor, Variable, Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank } from '@tensorflow/tfjs-core';
+export type {
+  Tensor,
+  Variable,
+  Scalar,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Tensor4D,
+  Rank,
+} from '@tensorflow/tfjs-core';

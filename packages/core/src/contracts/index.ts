@@ -37,7 +37,10 @@ export interface ProjectionHead extends Module {
 /** Builds one head of the method's own form (the method decides BN/bias, hidden and output dims). */
 export type HeadFactory = (inDim: number) => ProjectionHead;
 export type HeadRegistration = Registration<
-  (spec: { inDim: number; hiddenDim: number; outDim: number; seed: number }, options: Record<string, unknown>) => ProjectionHead
+  (
+    spec: { inDim: number; hiddenDim: number; outDim: number; seed: number },
+    options: Record<string, unknown>,
+  ) => ProjectionHead
 >;
 
 /** What an encoder (backbone + aggregator) gives the loss. */
@@ -111,6 +114,9 @@ export interface Method extends Module {
   afterOptimizerStep(emaMomentum: number): void;
   /** Alignment maps [B, K, H, W] for NHWC images, when the aggregator makes them. */
   alignmentMaps?(images: tf.Tensor4D): tf.Tensor4D;
+  /** Non-tensor state a checkpoint must keep (e.g. the queue pointer); JSON-serialisable. */
+  getExtraState?(): Record<string, unknown>;
+  setExtraState?(state: Record<string, unknown>): void;
 }
 
 export interface MethodContext {

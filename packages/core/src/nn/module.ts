@@ -23,7 +23,8 @@ interface OwnEntry {
   kind: 'parameter' | 'buffer';
 }
 
-const join = (prefix: string, name: string) => (prefix === '' ? name : name === '' ? prefix : `${prefix}.${name}`);
+const join = (prefix: string, name: string) =>
+  prefix === '' ? name : name === '' ? prefix : `${prefix}.${name}`;
 
 /**
  * A PyTorch-like module tree: named parameters and buffers, children in registration order,

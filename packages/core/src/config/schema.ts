@@ -1,0 +1,114 @@
+import { z, type ZodError, type ZodTypeAny } from 'zod';
+
+/** `"byol"` or `{ type: "byol", ...options }` (MMSelfSup-style), normalised to the object form. */
+export const typeSpec = z.union([z.string().min(1), z.object({ type: z.string().min(1) }).passthrough()]);
+export type TypeSpec = z.infer<typeof typeSpec>;
+
+export function splitTypeSpec(spec: TypeSpec): { type: string; options: Record<string, unknown> } {
+  if (typeof spec === 'string') return { type: spec, options: {} };
+  const { type, ...options } = spec;
+  return { type, options };
+}
+
+export const trainSchema = z
+  .object({
+    epochs: z.number().int().positive().default(10),
+    /** Stop after this many steps in total (overrides epochs when smaller). */
+    maxSteps: z.number().int().positive().optional(),
+    batchSize: z.number().int().min(2).default(64),
+    seed: z.number().int().nonnegative().default(0),
+    warmupEpochs: z.number().nonnegative().default(1),
+    checkpointEvery: z.number().int().positive().default(1),
+    keepCheckpoints: z.number().int().positive().default(3),
+    knnEvery: z.number().int().nonnegative().default(1),
+    workers: z.number().int().positive().default(1),
+    quiet: z.boolean().default(false),
+  })
+  .strict();
+
+export const dataSchema = z
+  .object({
+    dataset: z.string().default('cluttered'),
+    /** Folder or file of the dataset (not used by the built-in `cluttered`). */
+    path: z.string().optional(),
+    imageSize: z.number().int().min(8).default(32),
+    /** Images the built-in dataset generates for training. */
+    count: z.number().int().positive().default(2048),
+    /** Held-out images for kNN / probes (built-in dataset). */
+    testCount: z.number().int().positive().default(512),
+    numClasses: z.number().int().min(2).max(10).default(10),
+    /** Two-view augmentation: defaults to the method's own (byol for BYOL/LEWEL_B, mocov2 for MoCo/LEWEL_M). */
+    views: z.string().optional(),
+    onBadImage: z.enum(['skip', 'fail']).default('fail'),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    knnK: z.number().int().positive().default(20),
+    linearEpochs: z.number().int().positive().default(30),
+    linearLr: z.number().positive().default(0.05),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    method: typeSpec,
+    backbone: typeSpec.default({ type: 'resnet18', stem: 'cifar', widthMultiplier: 0.25 }),
+    aggregator: typeSpec.default('global'),
+    /** `{ type: "lars" | "sgd", lr, ...options }`; defaults to the method's own optimizer. */
+    optimizer: typeSpec.optional(),
+    backend: z.string().optional(),
+    train: trainSchema.default({}),
+    data: dataSchema.default({}),
+    eval: evalSchema.default({}),
+  })
+  .strict();
+
+export type SelfsupConfig = z.infer<typeof configSchema>;
+export type SelfsupConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** One line per problem: key path, the bad value, what was expected. */
+export function formatZodError(error: ZodError, source: string, root: unknown, pathPrefix = ''): string {
+  const lines = error.issues.map((issue) => {
+    const path = [pathPrefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+    const value = getPath(root, issue.path);
+    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    if (issue.code === 'unrecognized_keys') {
+      return `  ${path}: unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    }
+    return `  ${path}: got ${shown}; ${issue.message}`;
+  });
+  return `${source}: invalid config\n${lines.join('\n')}`;
+}
+
+function getPath(root: unknown, path: Array<string | number>): unknown {
+  let cur: unknown = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[key];
+  }
+  return cur;
+}
+
+export function parseWith<S extends ZodTypeAny>(
+  schema: S,
+  value: unknown,
+  source: string,
+  pathPrefix = '',
+): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ConfigError(formatZodError(result.error, source, value, pathPrefix));
+  return result.data;
+}
+
+export function parseConfig(value: unknown, source = 'config'): SelfsupConfig {
+  return parseWith(configSchema, value, source);
+}

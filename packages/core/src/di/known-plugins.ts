@@ -1,0 +1,25 @@
+import type { SeamName } from '../contracts/tokens';
+
+/**
+ * Where the official `type` names live, so an unknown name can say which package to install.
+ * Strings only: core never imports a plugin.
+ */
+export const KNOWN_PROVIDERS: Partial<Record<SeamName, Record<string, string>>> = {
+  Method: { byol: '@selfsup/plugin-byol', moco: '@selfsup/plugin-moco' },
+  Aggregator: { lewel: '@selfsup/plugin-lewel' },
+  Loss: { normalized_mse: '@selfsup/plugin-byol', info_nce: '@selfsup/plugin-moco' },
+  Backend: {
+    wasm: '@selfsup/backend-wasm',
+    'node-gpu': '@selfsup/backend-node (+ @tensorflow/tfjs-node-gpu)',
+    node: '@selfsup/backend-node (+ @tensorflow/tfjs-node)',
+  },
+};
+
+/** Packages the `selfsup` CLI loads by name at start (missing ones are skipped). */
+export const OFFICIAL_PLUGIN_PACKAGES = [
+  '@selfsup/plugin-byol',
+  '@selfsup/plugin-moco',
+  '@selfsup/plugin-lewel',
+  '@selfsup/backend-wasm',
+  '@selfsup/backend-node',
+];

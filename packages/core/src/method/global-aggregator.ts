@@ -1,0 +1,31 @@
+import { tf } from '../tf';
+import type { Aggregator, AggregatorRegistration, EncoderOutput, ProjectionHead } from '../contracts';
+import { Module } from '../nn/module';
+
+/** The default aggregator: global average pooling, then the method's head (`neck`). */
+export class GlobalAggregator extends Module implements Aggregator {
+  readonly hasAlignedBranch = false;
+  readonly neck: ProjectionHead;
+
+  constructor(neck: ProjectionHead) {
+    super();
+    this.neck = this.registerModule('neck', neck);
+  }
+
+  forward(featureMap: tf.Tensor4D): EncoderOutput {
+    const [b, , , c] = featureMap.shape;
+    const pooled = tf.reshape(tf.mean(featureMap, [1, 2]), [b, 1, c]) as tf.Tensor3D;
+    return { global: tf.reshape(this.neck.forward(pooled), [b, this.neck.outDim]) as tf.Tensor2D };
+  }
+
+  combineLosses(global: tf.Scalar): tf.Scalar {
+    return global;
+  }
+}
+
+export const globalAggregatorRegistration: AggregatorRegistration = {
+  type: 'global',
+  plugin: '@selfsup/core',
+  description: 'global average pooling + the method head (one embedding per image)',
+  create: (ctx) => new GlobalAggregator(ctx.makeHead(ctx.inChannels)),
+};

@@ -1,0 +1,167 @@
+import { tf } from '../tf';
+import { SeededRng } from '../util/random';
+import { Module } from './module';
+import { kaimingNormalFanOut, torchDefaultUniform } from './init';
+
+export interface Layer<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tensor> extends Module {
+  forward(x: I): O;
+}
+
+/** 2-D convolution, NHWC, PyTorch's symmetric zero padding; weight HWIO (PyTorch OIHW on export). */
+export class Conv2d extends Module implements Layer<tf.Tensor4D, tf.Tensor4D> {
+  readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly stride = 1,
+    readonly padding = 0,
+    opts: { bias?: boolean; rng: SeededRng; init?: 'kaiming_fan_out' | 'torch_default' },
+  ) {
+    super();
+    const shape = [kernelSize, kernelSize, inChannels, outChannels];
+    const fanIn = inChannels * kernelSize * kernelSize;
+    const w =
+      (opts.init ?? 'kaiming_fan_out') === 'kaiming_fan_out'
+        ? kaimingNormalFanOut(shape, outChannels * kernelSize * kernelSize, opts.rng)
+        : torchDefaultUniform(shape, fanIn, opts.rng);
+    this.weight = this.registerParameter('weight', w, 'conv2d');
+    if (opts.bias)
+      this.bias = this.registerParameter('bias', torchDefaultUniform([outChannels], fanIn, opts.rng));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const y = tf.conv2d(
+      x,
+      this.weight as tf.Tensor4D,
+      this.stride,
+      this.padding === 0 ? 'valid' : this.padding,
+    );
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
+}
+
+/**
+ * BatchNorm over the last (channel) axis with PyTorch semantics: training normalises with the
+ * biased batch variance and folds the *unbiased* variance into running_var (momentum 0.1).
+ * One class serves BatchNorm1d (tokens [N, C]) and BatchNorm2d (NHWC).
+ */
+export class BatchNorm extends Module implements Layer {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  constructor(
+    readonly numFeatures: number,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+  ) {
+    super();
+    this.weight = this.registerParameter('weight', tf.ones([numFeatures]));
+    this.bias = this.registerParameter('bias', tf.zeros([numFeatures]));
+    this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]));
+    this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    if (!this.training) {
+      const inv = tf.rsqrt(tf.add(this.runningVar, this.eps));
+      return tf.add(tf.mul(tf.sub(x, this.runningMean), tf.mul(inv, this.weight)), this.bias);
+    }
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const count = x.size / this.numFeatures;
+    if (count < 2)
+      throw new Error(`BatchNorm needs more than 1 value per channel in training, got input ${x.shape}`);
+    const mean = tf.mean(x, axes);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), axes);
+    this.updateRunningStats(mean, variance, count);
+    const scale = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
+    return tf.add(tf.mul(centered, scale), this.bias);
+  }
+
+  private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
+    tf.tidy(() => {
+      const m = this.momentum;
+      // Not on the loss path, so nothing flows back through these.
+      const unbiased = tf.mul(biasedVar, count / (count - 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    });
+  }
+}
+
+/**
+ * Linear map over the last axis. `layout` says how PyTorch stores the weight: 'linear' for
+ * nn.Linear (O, I), 'tokenwise' for a 1x1 nn.Conv1d (O, I, 1) as used by the SSL heads.
+ */
+export class Linear extends Module implements Layer {
+  readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean; rng: SeededRng; layout?: 'linear' | 'tokenwise' },
+  ) {
+    super();
+    this.weight = this.registerParameter(
+      'weight',
+      torchDefaultUniform([inFeatures, outFeatures], inFeatures, opts.rng),
+      opts.layout ?? 'linear',
+    );
+    if (opts.bias ?? true)
+      this.bias = this.registerParameter('bias', torchDefaultUniform([outFeatures], inFeatures, opts.rng));
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, this.inFeatures]);
+    let y: tf.Tensor = tf.matMul(flat as tf.Tensor2D, this.weight as tf.Tensor2D);
+    if (this.bias) y = tf.add(y, this.bias);
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+  }
+}
+
+export class ReLU extends Module implements Layer {
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.relu(x);
+  }
+}
+
+/** Max pooling with PyTorch's symmetric padding (padded cells never win). */
+export class MaxPool2d extends Module implements Layer<tf.Tensor4D, tf.Tensor4D> {
+  constructor(
+    readonly kernelSize: number,
+    readonly stride: number,
+    readonly padding = 0,
+  ) {
+    super();
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.maxPool(x, this.kernelSize, this.stride, this.padding === 0 ? 'valid' : this.padding);
+  }
+}
+
+/** NHWC feature map -> [B, C]. */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(x, [1, 2]) as tf.Tensor2D;
+}
+
+/** Children named 0, 1, 2, ... as torch.nn.Sequential. */
+export class Sequential extends Module implements Layer {
+  private readonly layers: Layer[];
+
+  constructor(...layers: Layer[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((l, i) => this.registerModule(String(i), l));
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.layers.reduce((h, l) => l.forward(h), x);
+  }
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseWith, type SelfsupConfigInput } from '../config/schema';
+import { readSafetensors, type SafetensorsTensor } from '../io/safetensors';
+
+/** fixture.json of the reference's parity format (see test/fixtures/README.md). */
+const fixtureSchema = z.object({
+  variant: z.string(),
+  seed: z.number().optional(),
+  config: z
+    .object({
+      method: z.enum(['byol', 'moco', 'lewel_b', 'lewel_m']),
+      widths: z.array(z.number().int().positive()).min(1),
+      blocks: z.array(z.number().int().positive()).min(1),
+      block: z.enum(['basic', 'bottleneck']).default('basic'),
+      stem: z.enum(['cifar', 'imagenet']).default('cifar'),
+      hid: z.number().int().positive(),
+      dim: z.number().int().positive(),
+      heads: z.number().int().positive().optional(),
+      scale: z.number().positive().optional(),
+      l2norm: z.boolean().optional(),
+      loss_weight: z.number().optional(),
+      queue: z.number().int().positive().optional(),
+      temperature: z.number().positive().optional(),
+      symmetric: z.boolean().optional(),
+      batch: z.number().int().positive().optional(),
+      res: z.number().int().positive().optional(),
+    })
+    .passthrough(),
+  optimizer: z.object({
+    kind: z.enum(['sgd', 'lars']),
+    lr: z.number().positive(),
+    wd: z.number().nonnegative(),
+    momentum: z.number().nonnegative(),
+    eta: z.number().positive().optional(),
+  }),
+  ema: z.object({
+    base_momentum: z.number().min(0).max(1),
+    schedule: z.enum(['cosine', 'constant']),
+    total_steps: z.number().int().positive(),
+  }),
+  steps: z
+    .array(
+      z.object({
+        step: z.number().int().nonnegative(),
+        loss: z.number(),
+        loss_global: z.number().optional(),
+        loss_aligned: z.number().optional(),
+        ema_momentum: z.number().optional(),
+      }),
+    )
+    .min(1),
+});
+export type ParityFixtureSpec = z.infer<typeof fixtureSchema>;
+
+export interface ParityFixture {
+  dir: string;
+  spec: ParityFixtureSpec;
+  init: Map<string, SafetensorsTensor>;
+  inputs: Map<string, SafetensorsTensor>;
+  expected: Map<string, SafetensorsTensor>;
+}
+
+export async function loadParityFixture(dir: string): Promise<ParityFixture> {
+  const jsonPath = join(dir, 'fixture.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(jsonPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`${jsonPath}: cannot read fixture description: ${(err as Error).message}`);
+  }
+  const spec = parseWith(fixtureSchema, raw, jsonPath);
+  const [init, inputs, expected] = await Promise.all(
+    ['init', 'inputs', 'expected'].map((f) => readSafetensors(join(dir, `${f}.safetensors`))),
+  );
+  return { dir, spec, init, inputs, expected };
+}
+
+/**
+ * The selfsup config that builds the reference's model. The reference's variant names map to
+ * method + aggregator: lewel_b = byol + lewel, lewel_m = moco + lewel.
+ */
+export function fixtureToConfig(spec: ParityFixtureSpec): SelfsupConfigInput {
+  const c = spec.config;
+  const base = c.method === 'lewel_b' ? 'byol' : c.method === 'lewel_m' ? 'moco' : c.method;
+  const lewel = c.method.startsWith('lewel');
+  const method: { type: string } & Record<string, unknown> = {
+    type: base,
+    hiddenDim: c.hid,
+    outDim: c.dim,
+    baseMomentum: spec.ema.base_momentum,
+  };
+  if (base === 'moco') {
+    if (c.queue !== undefined) method.queueSize = c.queue;
+    if (c.temperature !== undefined) method.temperature = c.temperature;
+    if (c.symmetric !== undefined) method.symmetric = c.symmetric;
+  }
+  const aggregator = lewel
+    ? {
+        type: 'lewel',
+        ...(c.heads !== undefined && { heads: c.heads }),
+        ...(c.scale !== undefined && { scale: c.scale }),
+        ...(c.l2norm !== undefined && { l2norm: c.l2norm }),
+        ...(c.loss_weight !== undefined && { lossWeight: c.loss_weight }),
+      }
+    : 'global';
+  const o = spec.optimizer;
+  const optimizer =
+    o.kind === 'lars'
+      ? {
+          type: 'lars',
+          lr: o.lr,
+          weightDecay: o.wd,
+          momentum: o.momentum,
+          ...(o.eta !== undefined && { eta: o.eta }),
+        }
+      : { type: 'sgd', lr: o.lr, weightDecay: o.wd, momentum: o.momentum };
+  return {
+    method,
+    aggregator,
+    backbone: { type: 'resnet', block: c.block, blocks: c.blocks, widths: c.widths, stem: c.stem },
+    optimizer,
+    train: { seed: spec.seed ?? 0 },
+  };
+}

@@ -1,0 +1,187 @@
+import { tf } from '../tf';
+import type { Plugin } from '../contracts';
+import { createPipeline } from '../di/pipeline';
+import { exportStateDict, importStateDict } from '../io/state-dict';
+import type { TensorData } from '../io/safetensors';
+import { emaMomentum } from '../optim/schedules';
+import { disposeLossAndGrads, lossAndGrads } from '../train/step';
+import type { ParityFixture } from './fixture';
+import { fixtureToConfig } from './fixture';
+
+/** Tolerances of test/fixtures/README.md: one place for every parity check. */
+export const PARITY_TOLERANCE = {
+  /** Losses: relative. */
+  lossRelative: 1e-4,
+  /** Tensors: max |a - b| <= tensor * max(1, max |b|). */
+  tensor: 1e-3,
+} as const;
+
+export interface ParityCheck {
+  name: string;
+  kind: 'loss' | 'tensor' | 'momentum';
+  /** max |a - b| for tensors, |a - b| / max(|b|, tiny) for losses. */
+  error: number;
+  /** The bound the error must stay within. */
+  bound: number;
+  ok: boolean;
+}
+
+export interface ParityReport {
+  fixture: string;
+  variant: string;
+  backend: string;
+  ok: boolean;
+  checks: ParityCheck[];
+  worst: ParityCheck;
+}
+
+/** View t of the inputs as NHWC. */
+function viewOf(f: ParityFixture, name: string): tf.Tensor4D {
+  const t = f.inputs.get(name);
+  if (!t) throw new Error(`${f.dir}/inputs.safetensors: missing '${name}'`);
+  if (t.shape.length !== 4)
+    throw new Error(`${f.dir}/inputs.safetensors: '${name}' has shape [${t.shape}], expected NCHW`);
+  return tf.tidy(() =>
+    tf.transpose(tf.tensor4d(t.data, t.shape as [number, number, number, number]), [0, 2, 3, 1]),
+  );
+}
+
+function compareTensor(name: string, actual: TensorData, expected: TensorData): ParityCheck {
+  if (actual.shape.join(',') !== expected.shape.join(',')) {
+    return { name, kind: 'tensor', error: Infinity, bound: 0, ok: false };
+  }
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    const d = Math.abs(actual.data[i] - expected.data[i]);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+    maxRef = Math.max(maxRef, Math.abs(expected.data[i]));
+  }
+  const bound = PARITY_TOLERANCE.tensor * Math.max(1, maxRef);
+  return { name, kind: 'tensor', error: maxDiff, bound, ok: maxDiff <= bound };
+}
+
+function compareLoss(name: string, actual: number, expected: number): ParityCheck {
+  const error = Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-12);
+  const ok = Number.isFinite(actual) && (error <= PARITY_TOLERANCE.lossRelative || actual === expected);
+  return {
+    name,
+    kind: 'loss',
+    error: Number.isFinite(actual) ? error : Infinity,
+    bound: PARITY_TOLERANCE.lossRelative,
+    ok,
+  };
+}
+
+const toData = (t: tf.Tensor): TensorData => ({ shape: [...t.shape], data: t.dataSync() as Float32Array });
+
+/** Our diagnostics in the reference's layout: aligned [B,S,D] -> (B,D,S); the rest as is. */
+function outputInTorchLayout(name: string, t: tf.Tensor): TensorData {
+  if (name !== 'aligned_online_v1') return toData(t);
+  const transposed = tf.transpose(t, [0, 2, 1]);
+  const data = toData(transposed);
+  transposed.dispose();
+  return data;
+}
+
+/**
+ * Rebuild the reference's model from the fixture's config, load its initial state by PyTorch
+ * name, run its steps (two views, optimizer step, EMA, queue) and compare every expected tensor
+ * and every per-step loss.
+ */
+export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityReport {
+  const { spec } = fixture;
+  const pipeline = createPipeline(fixtureToConfig(spec), { plugins, source: `${fixture.dir}/fixture.json` });
+  const checks: ParityCheck[] = [];
+  try {
+    const { method, optimizer } = pipeline;
+    method.train();
+    importStateDict(method.stateEntries(), fixture.init, { source: `${fixture.dir}/init.safetensors` });
+
+    for (const [index, step] of spec.steps.entries()) {
+      const t = step.step;
+      const m = emaMomentum(spec.ema.schedule, spec.ema.base_momentum, t, spec.ema.total_steps);
+      if (step.ema_momentum !== undefined) {
+        const error = Math.abs(m - step.ema_momentum);
+        checks.push({
+          name: `step${t}.ema_momentum`,
+          kind: 'momentum',
+          error,
+          bound: 1e-9,
+          ok: error <= 1e-9,
+        });
+      }
+      const v1 = viewOf(fixture, `step${t}.view1`);
+      const v2 = viewOf(fixture, `step${t}.view2`);
+      const r = lossAndGrads(method, v1, v2);
+      try {
+        checks.push(compareLoss(`step${t}.loss`, r.loss.dataSync()[0], step.loss));
+        for (const term of ['loss_global', 'loss_aligned'] as const) {
+          const expected = step[term];
+          if (expected === undefined) continue;
+          const actual = r.terms[term]?.dataSync()[0] ?? 0;
+          checks.push(compareLoss(`step${t}.${term}`, actual, expected));
+        }
+        if (index === 0) {
+          for (const [name, expected] of fixture.expected) {
+            if (name.startsWith(`step${t}.`)) {
+              const key = name.slice(`step${t}.`.length);
+              const out = r.outputs[key];
+              checks.push(
+                out
+                  ? compareTensor(name, outputInTorchLayout(key, out), expected)
+                  : { name, kind: 'tensor', error: Infinity, bound: 0, ok: false },
+              );
+            }
+          }
+          const byName = new Map(method.trainableParameters().map((e) => [e.name, e]));
+          for (const [name, expected] of fixture.expected) {
+            if (!name.startsWith('grad.')) continue;
+            const param = name.slice('grad.'.length);
+            const entry = byName.get(param);
+            const grad = r.grads.get(param);
+            if (!entry || !grad) {
+              checks.push({ name, kind: 'tensor', error: Infinity, bound: 0, ok: false });
+              continue;
+            }
+            const [actual] = exportStateDict([{ ...entry, variable: grad as tf.Variable }]).values();
+            checks.push(compareTensor(name, actual, expected));
+          }
+        }
+        const params = method
+          .trainableParameters()
+          .filter((p) => r.grads.has(p.name))
+          .map((p) => ({ name: p.name, variable: p.variable, grad: r.grads.get(p.name)! }));
+        optimizer.step(params, spec.optimizer.lr);
+        method.afterOptimizerStep(m);
+      } finally {
+        disposeLossAndGrads(r);
+        v1.dispose();
+        v2.dispose();
+      }
+    }
+
+    const finalState = exportStateDict(method.stateEntries());
+    for (const [name, expected] of fixture.expected) {
+      if (!name.startsWith('final.')) continue;
+      const actual = finalState.get(name.slice('final.'.length));
+      checks.push(
+        actual
+          ? compareTensor(name, actual, expected)
+          : { name, kind: 'tensor', error: Infinity, bound: 0, ok: false },
+      );
+    }
+  } finally {
+    pipeline.dispose();
+  }
+  const ratio = (c: ParityCheck) => (c.bound > 0 ? c.error / c.bound : c.error === 0 ? 0 : Infinity);
+  const worst = checks.reduce((a, b) => (ratio(b) > ratio(a) ? b : a), checks[0]);
+  return {
+    fixture: fixture.dir,
+    variant: spec.variant,
+    backend: tf.getBackend(),
+    ok: checks.length > 0 && checks.every((c) => c.ok),
+    checks,
+    worst,
+  };
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import type { BackboneRegistration, HeadRegistration, Plugin } from '../contracts';
+import { registerType } from '../di/registry';
+import { ResNet, RESNET_PRESETS, resnetWidths } from '../nn/resnet';
+import { TokenwiseMLP } from '../nn/heads';
+import { globalAggregatorRegistration } from '../method/global-aggregator';
+import { lrScheduleRegistrations, optimizerRegistrations } from '../optim/registrations';
+
+const PLUGIN = '@selfsup/core';
+
+const presetOptions = z
+  .object({
+    stem: z.enum(['imagenet', 'cifar']).default('imagenet'),
+    widthMultiplier: z.number().positive().default(1),
+    inChannels: z.number().int().positive().default(3),
+  })
+  .strict();
+
+const customOptions = z
+  .object({
+    block: z.enum(['basic', 'bottleneck']).default('basic'),
+    blocks: z.array(z.number().int().positive()).min(1),
+    widths: z.array(z.number().int().positive()).min(1),
+    stem: z.enum(['imagenet', 'cifar']).default('imagenet'),
+    inChannels: z.number().int().positive().default(3),
+  })
+  .strict();
+
+const presetRegistrations: BackboneRegistration[] = Object.entries(RESNET_PRESETS).map(([type, preset]) => ({
+  type,
+  plugin: PLUGIN,
+  description: `torchvision ${type} without fc; options stem (imagenet|cifar), widthMultiplier`,
+  optionsSchema: presetOptions,
+  create: (options, seed) => {
+    const o = presetOptions.parse(options);
+    return new ResNet({
+      ...preset,
+      widths: resnetWidths(o.widthMultiplier),
+      stem: o.stem,
+      inChannels: o.inChannels,
+      seed,
+    });
+  },
+}));
+
+const customResNet: BackboneRegistration = {
+  type: 'resnet',
+  plugin: PLUGIN,
+  description: 'ResNet with explicit block kind, blocks and widths per stage',
+  optionsSchema: customOptions,
+  create: (options, seed) => new ResNet({ ...customOptions.parse(options), seed }),
+};
+
+const headOptions = z.object({}).strict();
+const headRegistrations: HeadRegistration[] = [
+  {
+    type: 'mlp_bn',
+    plugin: PLUGIN,
+    description: 'Linear(no bias) - BN - ReLU - Linear(no bias), per token (BYOL form)',
+    optionsSchema: headOptions,
+    create: (spec) => new TokenwiseMLP({ ...spec, batchNorm: true }),
+  },
+  {
+    type: 'mlp',
+    plugin: PLUGIN,
+    description: 'Linear - ReLU - Linear with biases, per token (MoCo v2 form)',
+    optionsSchema: headOptions,
+    create: (spec) => new TokenwiseMLP({ ...spec, batchNorm: false }),
+  },
+];
+
+/** Core's own building blocks, registered like any plugin's: backbones, heads, the global aggregator, optimizers. */
+export const corePlugin: Plugin = {
+  name: PLUGIN,
+  register(container) {
+    for (const r of [...presetRegistrations, customResNet]) registerType(container, 'Backbone', r);
+    for (const r of headRegistrations) registerType(container, 'Head', r);
+    registerType(container, 'Aggregator', globalAggregatorRegistration);
+    for (const r of optimizerRegistrations) registerType(container, 'Optimizer', r);
+    for (const r of lrScheduleRegistrations) registerType(container, 'LrSchedule', r);
+  },
+};

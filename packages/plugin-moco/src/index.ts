@@ -1,0 +1,38 @@
+import { z, registerType, type LossRegistration, type MethodRegistration, type Plugin } from '@selfsup/core';
+import { MoCo, mocoOptionsSchema } from './moco';
+import { batchInfoNce } from './loss';
+
+export { MoCo, mocoOptionsSchema } from './moco';
+export type { MocoOptions } from './moco';
+export { infoNce, slotInfoNce, batchInfoNce } from './loss';
+
+const PLUGIN = '@selfsup/plugin-moco';
+
+export const mocoRegistration: MethodRegistration = {
+  type: 'moco',
+  plugin: PLUGIN,
+  description: 'MoCo v2: EMA key encoder, InfoNCE against a FIFO key queue, SGD',
+  optionsSchema: mocoOptionsSchema,
+  create: (ctx) => new MoCo(ctx),
+};
+
+export const infoNceRegistration: LossRegistration = {
+  type: 'info_nce',
+  plugin: PLUGIN,
+  description: 'InfoNCE with in-batch negatives: row i of online against every target row, positive j = i',
+  optionsSchema: z.object({ temperature: z.number().positive().default(0.2) }).strict(),
+  create: (options) => {
+    const temperature = Number(options.temperature ?? 0.2);
+    return (online, target) => batchInfoNce(online, target, temperature);
+  },
+};
+
+export const mocoPlugin: Plugin = {
+  name: PLUGIN,
+  register(container) {
+    registerType(container, 'Method', mocoRegistration);
+    registerType(container, 'Loss', infoNceRegistration);
+  },
+};
+
+export default mocoPlugin;
