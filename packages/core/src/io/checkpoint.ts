@@ -1,0 +1,233 @@
+import { createHash, type Hash } from 'node:crypto';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { atomicWriteFile, type AtomicWriteOps } from './atomic-write';
+import {
+  parseSafetensorsHeader,
+  parseSafetensorsWithMetadata,
+  serializeSafetensors,
+  type SafetensorsTensor,
+  type TensorData,
+  type TensorsInput,
+} from './safetensors';
+
+/**
+ * Training checkpoints: one safetensors file per step, `checkpoint-<step>.safetensors`. Its
+ * `__metadata__` holds the step, the caller's meta as JSON and a SHA-256 over everything that
+ * matters (format, step, meta, and each tensor's name, dtype, shape and bytes, in name order), so
+ * a flipped bit or a truncated file is caught on load and the previous checkpoint is used instead.
+ */
+
+export const CHECKPOINT_FORMAT = 'selfsup-checkpoint-v1';
+const KEY_FORMAT = 'selfsup.format';
+const KEY_STEP = 'selfsup.step';
+const KEY_META = 'selfsup.meta';
+const KEY_SHA = 'selfsup.sha256';
+const FILE_RE = /^checkpoint-(\d+)\.safetensors$/;
+
+export const checkpointFileName = (step: number) => `checkpoint-${String(step).padStart(8, '0')}.safetensors`;
+
+export interface CheckpointPayload<Meta = unknown> {
+  tensors: TensorsInput;
+  /** Anything JSON.stringify accepts (optimizer settings, rng state, config, ...). */
+  meta: Meta;
+}
+
+export interface CheckpointInfo {
+  path: string;
+  step: number;
+}
+
+export interface LoadedCheckpoint<Meta = unknown> extends CheckpointInfo {
+  tensors: Map<string, SafetensorsTensor>;
+  meta: Meta;
+}
+
+export interface CheckpointerOptions {
+  /** How many checkpoints to keep (by step); older ones are deleted after each successful save. Default 3. */
+  keepLast?: number;
+  /** Receives fallbacks and pruning problems. Default console.warn. */
+  warn?: (message: string) => void;
+  /** Replace file operations of the atomic write, e.g. to simulate a full disk in tests. */
+  writeOps?: Partial<AtomicWriteOps>;
+}
+
+const byName = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The little-endian bytes the file stores for these float32 values. */
+function leBytes(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.length * 4);
+  const dv = new DataView(out.buffer);
+  data.forEach((v, i) => dv.setFloat32(i * 4, v, true));
+  return out;
+}
+
+function startDigest(step: number, metaJson: string): Hash {
+  return createHash('sha256').update(`${JSON.stringify([CHECKPOINT_FORMAT, step, metaJson])}\n`);
+}
+
+const tensorLine = (name: string, dtype: string, shape: number[]) =>
+  `${JSON.stringify([name, dtype, shape])}\n`;
+
+export class Checkpointer<Meta = unknown> {
+  readonly keepLast: number;
+  private readonly warn: (message: string) => void;
+  private readonly writeOps: Partial<AtomicWriteOps>;
+
+  constructor(
+    readonly dir: string,
+    options: CheckpointerOptions = {},
+  ) {
+    const keepLast = options.keepLast ?? 3;
+    if (!Number.isInteger(keepLast) || keepLast < 1)
+      throw new Error(`Checkpointer: keepLast must be a positive integer, got ${keepLast}`);
+    this.keepLast = keepLast;
+    this.warn = options.warn ?? ((m) => console.warn(m));
+    this.writeOps = options.writeOps ?? {};
+  }
+
+  pathFor(step: number): string {
+    return join(this.dir, checkpointFileName(step));
+  }
+
+  /** Finished checkpoints in the directory, oldest step first (temp files are ignored). */
+  async list(): Promise<CheckpointInfo[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out: CheckpointInfo[] = [];
+    for (const name of names) {
+      const m = FILE_RE.exec(name);
+      if (m) out.push({ path: join(this.dir, name), step: Number(m[1]) });
+    }
+    return out.sort((a, b) => a.step - b.step);
+  }
+
+  /**
+   * Write the checkpoint of `step` atomically, then prune to the last `keepLast`. On failure the
+   * existing checkpoints are untouched, no temp file remains, and the error says why.
+   */
+  async save(step: number, payload: CheckpointPayload<Meta>): Promise<string> {
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw new Error(`Checkpointer.save: step must be a non-negative integer, got ${step}`);
+    const path = this.pathFor(step);
+    let metaJson: string | undefined;
+    try {
+      metaJson = JSON.stringify(payload.meta);
+    } catch (e) {
+      throw new Error(
+        `checkpointing step ${step} failed: meta is not JSON-serialisable (${(e as Error).message})`,
+      );
+    }
+    if (metaJson === undefined)
+      throw new Error(`checkpointing step ${step} failed: meta is not JSON-serialisable`);
+
+    try {
+      const entries: Array<[string, TensorData]> = (
+        payload.tensors instanceof Map ? [...payload.tensors] : Object.entries(payload.tensors)
+      ).sort(byName);
+      const hash = startDigest(step, metaJson);
+      for (const [name, t] of entries) hash.update(tensorLine(name, 'F32', t.shape)).update(leBytes(t.data));
+      const bytes = serializeSafetensors(new Map(entries), {
+        [KEY_FORMAT]: CHECKPOINT_FORMAT,
+        [KEY_STEP]: String(step),
+        [KEY_META]: metaJson,
+        [KEY_SHA]: hash.digest('hex'),
+      });
+      await mkdir(this.dir, { recursive: true });
+      await atomicWriteFile(path, bytes, this.writeOps);
+    } catch (e) {
+      const reason = (e as Error).message ?? String(e);
+      throw new Error(`checkpointing step ${step} to ${path} failed: ${reason}`, { cause: e });
+    }
+    await this.prune(path);
+    return path;
+  }
+
+  /** Delete all but the newest `keepLast` checkpoints (never the one just written). */
+  private async prune(justWritten: string): Promise<void> {
+    let all: CheckpointInfo[];
+    try {
+      all = await this.list();
+    } catch (e) {
+      this.warn(`checkpoint pruning in ${this.dir} skipped: ${(e as Error).message}`);
+      return;
+    }
+    const keep = new Set(all.slice(-this.keepLast).map((c) => c.path));
+    keep.add(justWritten);
+    for (const c of all) {
+      if (keep.has(c.path)) continue;
+      try {
+        await unlink(c.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+          this.warn(`could not delete old checkpoint ${c.path}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Read one checkpoint and verify its checksum; throws naming the file if anything is wrong. */
+  async load(path: string): Promise<LoadedCheckpoint<Meta>> {
+    const bytes = await readFile(path);
+    const header = parseSafetensorsHeader(bytes, path);
+    const md = header.metadata;
+    const bad = (what: string): never => {
+      throw new Error(`checkpoint ${path} is corrupt: ${what}`);
+    };
+    if (md[KEY_FORMAT] !== CHECKPOINT_FORMAT)
+      bad(`metadata ${KEY_FORMAT} is ${JSON.stringify(md[KEY_FORMAT])}, expected "${CHECKPOINT_FORMAT}"`);
+    const stepText = md[KEY_STEP];
+    if (stepText === undefined || !/^\d+$/.test(stepText))
+      bad(`metadata ${KEY_STEP} is ${JSON.stringify(stepText)}`);
+    const step = Number(stepText);
+    const metaJson = md[KEY_META];
+    if (metaJson === undefined) bad(`metadata has no ${KEY_META}`);
+    const hash = startDigest(step, metaJson);
+    for (const [name, e] of [...header.entries].sort(byName)) {
+      const [begin, end] = e.dataOffsets;
+      hash
+        .update(tensorLine(name, e.dtype, e.shape))
+        .update(bytes.subarray(header.dataStart + begin, header.dataStart + end));
+    }
+    const digest = hash.digest('hex');
+    if (digest !== md[KEY_SHA])
+      bad(`SHA-256 ${digest} does not match the stored ${JSON.stringify(md[KEY_SHA])}`);
+    let meta: Meta;
+    try {
+      meta = JSON.parse(metaJson) as Meta;
+    } catch (e) {
+      return bad(`meta is not JSON (${(e as Error).message})`);
+    }
+    const { tensors } = parseSafetensorsWithMetadata(bytes, path);
+    return { path, step, tensors, meta };
+  }
+
+  /**
+   * The newest checkpoint that verifies, or undefined if there is none. A bad newest file is
+   * reported through `warn` and the previous one is tried; if every checkpoint is bad this throws
+   * rather than silently starting over.
+   */
+  async loadLatest(): Promise<LoadedCheckpoint<Meta> | undefined> {
+    const all = await this.list();
+    const errors: string[] = [];
+    for (let i = all.length - 1; i >= 0; i--) {
+      try {
+        return await this.load(all[i].path);
+      } catch (e) {
+        const msg = (e as Error).message;
+        errors.push(msg);
+        const next = i > 0 ? `falling back to ${all[i - 1].path}` : 'no older checkpoint to fall back to';
+        this.warn(`skipping unusable checkpoint ${all[i].path} (${msg}); ${next}`);
+      }
+    }
+    if (all.length > 0) throw new Error(`no usable checkpoint in ${this.dir}:\n\t${errors.join('\n\t')}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,101 @@
+import { tf } from '../tf';
+import type { StateEntry } from '../nn/module';
+import type { TensorData } from './safetensors';
+import { fromTorchData, toTorchLayout, torchShapeOf } from './torch-layout';
+
+/**
+ * State dicts keyed by PyTorch names, values in PyTorch layouts, so a checkpoint reads the same
+ * in both worlds. With a prefix P, entry `n` is stored as `P.n` (as torch's `module.state_dict(prefix)`).
+ */
+
+const normPrefix = (prefix: string | undefined) => (prefix ?? '').replace(/\.+$/, '');
+const keyOf = (prefix: string, name: string) =>
+  prefix === '' ? name : name === '' ? prefix : `${prefix}.${name}`;
+const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Every entry's value in PyTorch layout, keyed `prefix.name`, in entry order. */
+export function exportStateDict(entries: StateEntry[], prefix?: string): Map<string, TensorData> {
+  const p = normPrefix(prefix);
+  const out = new Map<string, TensorData>();
+  for (const e of entries) {
+    const key = keyOf(p, e.name);
+    if (out.has(key)) throw new Error(`exportStateDict: duplicate name '${key}'`);
+    out.set(key, toTorchLayout(e.variable, e.layout, key));
+  }
+  return out;
+}
+
+export interface ImportStateDictOptions {
+  /** Missing or unexpected names are errors (default true). Shape mismatches always are, as in torch. */
+  strict?: boolean;
+  /** Only keys under this prefix are considered; entry `n` reads key `prefix.n`. */
+  prefix?: string;
+  /** Named in the error message, e.g. the checkpoint's path. */
+  source?: string;
+}
+
+export interface ImportStateDictResult {
+  missing: string[];
+  unexpected: string[];
+}
+
+/**
+ * Assign PyTorch-layout tensors to the entries' variables. Everything is checked before anything is
+ * assigned, and all problems are reported in one error (like torch's load_state_dict), so a failed
+ * load leaves the model untouched.
+ */
+export function importStateDict(
+  entries: StateEntry[],
+  tensors: Map<string, TensorData>,
+  options: ImportStateDictOptions = {},
+): ImportStateDictResult {
+  const strict = options.strict ?? true;
+  const p = normPrefix(options.prefix);
+  const expected = new Map<string, StateEntry>();
+  for (const e of entries) expected.set(keyOf(p, e.name), e);
+
+  const inScope = (k: string) => p === '' || k === p || k.startsWith(`${p}.`);
+  const missing = [...expected.keys()].filter((k) => !tensors.has(k));
+  const unexpected = [...tensors.keys()].filter((k) => inScope(k) && !expected.has(k));
+  const mismatched: string[] = [];
+  const plan: Array<[StateEntry, TensorData, string]> = [];
+  for (const [key, e] of expected) {
+    const t = tensors.get(key);
+    if (t === undefined) continue;
+    const want = torchShapeOf(e.variable.shape, e.layout, key);
+    const numel = t.shape.reduce((a, d) => a * d, 1);
+    if (!sameShape(want, t.shape))
+      mismatched.push(
+        `size mismatch for ${key}: copying a param with shape ${fmt(t.shape)} from checkpoint, ` +
+          `the shape in current model is ${fmt(want)}.`,
+      );
+    else if (t.data.length !== numel)
+      mismatched.push(
+        `bad tensor ${key}: ${t.data.length} values for shape ${fmt(t.shape)} (${numel} values).`,
+      );
+    else plan.push([e, t, key]);
+  }
+
+  const problems: string[] = [];
+  if (strict && missing.length > 0)
+    problems.push(`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}.`);
+  if (strict && unexpected.length > 0)
+    problems.push(`Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}.`);
+  problems.push(...mismatched);
+  if (problems.length > 0) {
+    const from = options.source === undefined ? '' : ` from ${options.source}`;
+    throw new Error(`Error(s) in loading state_dict${from}:\n\t${problems.join('\n\t')}`);
+  }
+
+  for (const [e, t, key] of plan) {
+    const v = fromTorchData(t.data, t.shape, e.layout, key);
+    tf.tidy(() => {
+      // Buffers may be int32 (e.g. step counters); values arrive as float32 from the file.
+      const value = tf.tensor(v.data, v.shape, 'float32');
+      e.variable.assign(e.variable.dtype === 'float32' ? value : tf.cast(value, e.variable.dtype));
+    });
+  }
+  return { missing, unexpected };
+}
