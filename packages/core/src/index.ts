@@ -17,3 +17,4 @@ export * from './config/schema';
 export { corePlugin } from './plugins/core-plugin';
 export { z } from 'zod';
 export * from './parity';
+export * from './cli';

@@ -4,6 +4,7 @@ import { registerType } from '../di/registry';
 import { ResNet, RESNET_PRESETS, resnetWidths } from '../nn/resnet';
 import { TokenwiseMLP } from '../nn/heads';
 import { globalAggregatorRegistration } from '../method/global-aggregator';
+import { cpuBackendRegistration } from '../backend/cpu';
 import { lrScheduleRegistrations, optimizerRegistrations } from '../optim/registrations';
 
 const PLUGIN = '@selfsup/core';
@@ -78,5 +79,6 @@ export const corePlugin: Plugin = {
     registerType(container, 'Aggregator', globalAggregatorRegistration);
     for (const r of optimizerRegistrations) registerType(container, 'Optimizer', r);
     for (const r of lrScheduleRegistrations) registerType(container, 'LrSchedule', r);
+    registerType(container, 'Backend', cpuBackendRegistration);
   },
 };

@@ -1,0 +1,32 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { Plugin } from '../contracts';
+import { createRegistryContainer } from '../di/pipeline';
+import { backendProvidersFrom, selectBackend, type SelectedBackend } from '../backend/select';
+import { loadPlugins } from './plugins';
+
+export interface Runtime {
+  plugins: Plugin[];
+  missingPlugins: string[];
+  registry: DependencyContainer;
+  backend: SelectedBackend;
+}
+
+/** Loads plugins, then picks and activates the backend once (flag > env > config > auto). */
+export async function prepareRuntime(opts: {
+  backend?: string;
+  configBackend?: string;
+  plugins?: string[];
+  threads?: number;
+}): Promise<Runtime> {
+  const loaded = await loadPlugins(opts.plugins ?? []);
+  const registry = createRegistryContainer(loaded.plugins);
+  const backend = await selectBackend({
+    flag: opts.backend,
+    env: process.env,
+    configBackend: opts.configBackend,
+    providers: backendProvidersFrom(registry),
+    threads: opts.threads,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  return { plugins: loaded.plugins, missingPlugins: loaded.missing, registry, backend };
+}
