@@ -1,0 +1,262 @@
+/**
+ * The two convolution gradients as forward XNNPACK convolutions (the stock backend has no
+ * Conv2DBackpropFilter and a scalar-loop Conv2DBackpropInput).
+ *
+ * Filter gradient: dW[a,b,i,o] = sum_{n,y,x} x[n, y*s + a - pt, x*s + b - pl, i] dy[n,y,x,o] is a
+ * stride-1 convolution of x^T = [Ci, H, W, N] (input channels as the batch, the batch as channels)
+ * with dy^T = [Ho, Wo, N, Co] as the filter, dilated by the forward stride, giving [Ci, kh, kw, Co].
+ *
+ * Input gradient: dx[n, y, x, i] = sum dy[n, p, q, o] W[a, b, i, o] over y = p*s + a - pt. For
+ * stride s the output splits into s*s phases (y mod s, x mod s); each phase is a stride-1
+ * convolution of dy with the filter taps of that phase, rotated 180 degrees and with in/out
+ * swapped. No work is spent on the zeros a dilated dy would hold (a 4x saving at stride 2); the
+ * phases are interleaved into dx with one Transpose.
+ */
+import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { heapF32, release, run, slice, sizeOf, transpose, zeros, type BackendWasm } from './util';
+
+type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+type Pair = [number, number];
+
+const explicit = (top: number, bottom: number, left: number, right: number): backend_util.ExplicitPadding => [
+  [0, 0],
+  [top, bottom],
+  [left, right],
+  [0, 0],
+];
+
+/** Stock XNNPACK Conv2D, stride 1, with explicit non-negative padding. */
+function conv(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  pad: [number, number, number, number],
+  dilations: Pair = [1, 1],
+): TensorInfo {
+  return run(
+    'Conv2D',
+    backend,
+    { x, filter },
+    { strides: [1, 1], pad: explicit(...pad), dataFormat: 'NHWC', dilations },
+  );
+}
+
+/**
+ * Crops x [N,H,W,C] so that paddings that came out negative become zero; returns the cropped
+ * tensor (or x itself) and the remaining non-negative padding.
+ */
+function cropForPadding(
+  backend: BackendWasm,
+  x: TensorInfo,
+  pad: [number, number, number, number],
+): { x: TensorInfo; pad: [number, number, number, number]; cropped: boolean } {
+  const [t, b, l, r] = pad;
+  if (t >= 0 && b >= 0 && l >= 0 && r >= 0) return { x, pad, cropped: false };
+  const [n, h, w, c] = x.shape;
+  const top = Math.max(0, -t);
+  const left = Math.max(0, -l);
+  const hh = h - top - Math.max(0, -b);
+  const ww = w - left - Math.max(0, -r);
+  const out = slice(backend, x, [0, top, left, 0], [n, hh, ww, c]);
+  return { x: out, pad: [Math.max(0, t), Math.max(0, b), Math.max(0, l), Math.max(0, r)], cropped: true };
+}
+
+function checkFormat(dataFormat: unknown, kernel: string) {
+  if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(
+      `backend-wasm ${kernel}: dataFormat '${String(dataFormat)}' is not supported, use 'NHWC'`,
+    );
+  }
+}
+
+export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: b0, attrs }) => {
+  const backend = b0 as BackendWasm;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: Pair | number;
+    pad: Pad;
+    dataFormat: string;
+    dimRoundingMode: Rounding;
+    filterShape: [number, number, number, number];
+  };
+  checkFormat(dataFormat, 'Conv2DBackpropFilter');
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight: ho,
+    outWidth: wo,
+  } = info;
+  if (sizeOf(x.shape) === 0 || sizeOf(dy.shape) === 0) return zeros(backend, [kh, kw, ci, co]);
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  // Output kh x kw of a dilated (ho x wo) filter over H+pt+pb: pb = kh - 1 + (ho-1)*sh + 1 - H - pt.
+  const pb = kh + (ho - 1) * sh - h - pt;
+  const pr = kw + (wo - 1) * sw - w - pl;
+
+  const xt = transpose(backend, x, [3, 1, 2, 0]); // [Ci, H, W, N]
+  const dyt = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
+  const c = cropForPadding(backend, xt, [pt, pb, pl, pr]);
+  const dwt = conv(backend, c.x, dyt, c.pad, [sh, sw]); // [Ci, kh, kw, Co]
+  const dw = transpose(backend, dwt, [1, 2, 0, 3]);
+  release(backend, xt, dyt, dwt, c.cropped ? c.x : null);
+  return dw;
+};
+
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) => {
+  const backend = b0 as BackendWasm;
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: Pair | number;
+    pad: Pad;
+    dataFormat: string;
+    dimRoundingMode: Rounding;
+    inputShape: [number, number, number, number];
+  };
+  checkFormat(dataFormat, 'Conv2DBackpropInput');
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight: ho,
+    outWidth: wo,
+  } = info;
+  if (sizeOf(inputShape) === 0 || sizeOf(dy.shape) === 0) return zeros(backend, inputShape);
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+
+  // Filter rotated 180 degrees with in/out swapped: wr[a', b', o, i] = W[kh-1-a', kw-1-b', i, o].
+  const rev = run('Reverse', backend, { x: filter }, { dims: [0, 1] });
+  const wr = transpose(backend, rev, [0, 1, 3, 2]);
+  release(backend, rev);
+
+  if (sh === 1 && sw === 1) {
+    const c = cropForPadding(backend, dy, [kh - 1 - pt, h - ho + pt, kw - 1 - pl, w - wo + pl]);
+    const dx = conv(backend, c.x, wr, c.pad);
+    release(backend, wr, c.cropped ? c.x : null);
+    return dx;
+  }
+
+  // Phase (ry, rx) holds dx[:, q*sh + ry, p*sw + rx, :] for the q, p that stay inside dx.
+  const rowPhase = (r: number, k: number, s: number, p0: number, inLen: number, fullLen: number) => {
+    // Taps a = cc + s*m (m < taps) feed output rows y = s*q + r from dy rows q + d - m.
+    const cc = (r + p0) % s;
+    const d = Math.floor((r + p0) / s);
+    const taps = cc < k ? Math.ceil((k - cc) / s) : 0;
+    const outLen = r < fullLen ? Math.ceil((fullLen - r) / s) : 0;
+    // Reversed-filter taps start at k-1-cc-s*(taps-1), stride s.
+    const begin = k - 1 - cc - s * (taps - 1);
+    const padBefore = taps - 1 - d;
+    const padAfter = outLen - inLen - padBefore + taps - 1;
+    return { taps, outLen, begin, padBefore, padAfter };
+  };
+  const dx = backend.makeOutput(inputShape, 'float32');
+  // Where no tap reaches a phase (e.g. a 1x1 filter at stride 2) its pixels' gradient is zero.
+  const anyEmpty =
+    [...Array(sh).keys()].some((r) => rowPhase(r, kh, sh, pt, ho, h).taps === 0) ||
+    [...Array(sw).keys()].some((r) => rowPhase(r, kw, sw, pl, wo, w).taps === 0);
+  if (anyEmpty) heapF32(backend, dx).fill(0);
+  for (let ry = 0; ry < sh; ry++) {
+    const py = rowPhase(ry, kh, sh, pt, ho, h);
+    for (let rx = 0; rx < sw; rx++) {
+      const px = rowPhase(rx, kw, sw, pl, wo, w);
+      if (py.outLen === 0 || px.outLen === 0 || py.taps === 0 || px.taps === 0) continue;
+      const sub = run(
+        'StridedSlice',
+        backend,
+        { x: wr },
+        {
+          begin: [py.begin, px.begin, 0, 0],
+          end: [py.begin + sh * (py.taps - 1) + 1, px.begin + sw * (px.taps - 1) + 1, co, ci],
+          strides: [sh, sw, 1, 1],
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
+        },
+      );
+      const c = cropForPadding(backend, dy, [py.padBefore, py.padAfter, px.padBefore, px.padAfter]);
+      const phase = conv(backend, c.x, sub, c.pad); // [N, py.outLen, px.outLen, Ci]
+      scatterPhase(
+        heapF32(backend, phase),
+        heapF32(backend, dx),
+        n,
+        h,
+        w,
+        ci,
+        ry,
+        rx,
+        sh,
+        sw,
+        py.outLen,
+        px.outLen,
+      );
+      release(backend, sub, phase, c.cropped ? c.x : null);
+    }
+  }
+  release(backend, wr);
+  return dx;
+};
+
+/** Writes phase [N, qh, qw, C] to dx[:, q*sh + ry, p*sw + rx, :] (dx is [N, H, W, C]). */
+function scatterPhase(
+  src: Float32Array,
+  dst: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  ry: number,
+  rx: number,
+  sh: number,
+  sw: number,
+  qh: number,
+  qw: number,
+) {
+  let i = 0;
+  for (let b = 0; b < n; b++) {
+    for (let q = 0; q < qh; q++) {
+      let o = ((b * h + q * sh + ry) * w + rx) * c;
+      const step = (sw - 1) * c;
+      for (let p = 0; p < qw; p++) {
+        for (let k = 0; k < c; k++) dst[o++] = src[i++];
+        o += step;
+      }
+    }
+  }
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter,
+};
+
+export const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: Conv2DBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropInput,
+};
