@@ -1,1 +1,26 @@
-export {};
+export {
+  allIndices,
+  backboneFeatures,
+  extractFeatures,
+  imagesToTensor,
+  inEvalMode,
+  l2Normalize,
+  sampleBatches,
+} from './features';
+export type { ExtractOptions, FeatureSet } from './features';
+export { knnAccuracy, knnPredict, top1Percent, vote } from './knn';
+export type { KnnOptions } from './knn';
+export { initLinear, linearProbe, makeProbeOptimizer, predictLinear, softmaxCrossEntropy } from './linear';
+export type { LinearProbeOptions, LinearProbeResult, ProbeOptimizerOptions } from './linear';
+export { balancedSubset, semiSupervised } from './semi';
+export type { SemiOptions, SemiResult } from './semi';
+export {
+  confusionMatrix,
+  linearResizeMatrix,
+  meanIoU,
+  resizeBilinearDifferentiable,
+  segmentationProbe,
+} from './seg';
+export type { SegProbeOptions, SegProbeResult } from './seg';
+export { evaluateAlignmentMaps, mapMassScore, maskCoverage, writeMapGrid } from './maps';
+export type { EvaluateMapsOptions, MapGridOptions, MapMassScore, MapsData, ObjectMask } from './maps';

@@ -1,1 +1,15 @@
-export {};
+export { trainStep, lossAndGrads, disposeLossAndGrads, NonFiniteLossError } from './step';
+export type { LossAndGrads } from './step';
+export { Trainer } from './trainer';
+export type {
+  EpochMetrics,
+  KnnMonitorOptions,
+  StepInfo,
+  TrainerMeta,
+  TrainerOptions,
+  TrainSummary,
+} from './trainer';
+export { ShuffleSampler, mixSeed } from './sampler';
+export type { SamplerState } from './sampler';
+export { linePlotSvg, writeLinePlot } from './plots';
+export type { LinePlotOptions, PlotPoint } from './plots';

@@ -1,0 +1,129 @@
+import { tf } from '../tf';
+import type { Backbone, Dataset, Image, Sample } from '../contracts';
+import type { Module } from '../nn/module';
+
+/** Features of a labelled set as plain arrays: row i of `features` ([n, dim], row-major) has label labels[i]. */
+export interface FeatureSet {
+  features: Float32Array;
+  dim: number;
+  labels: Int32Array;
+}
+
+export interface ExtractOptions {
+  batchSize?: number;
+  /** Evaluation preprocessing (resize/crop + normalisation); images of one batch must end up the same size. */
+  transform?: (image: Image) => Image;
+  /** Subset of dataset indices, in this order; all by default. */
+  indices?: ArrayLike<number>;
+  /** L2-normalise each feature row (default true). */
+  normalize?: boolean;
+}
+
+/** Runs fn with the module in eval mode and puts back every submodule's mode, even when fn throws. */
+export function inEvalMode<T>(module: Module, fn: () => T): T {
+  const modes = module.namedModules().map(([, m]) => [m, m.isTraining] as const);
+  module.eval();
+  try {
+    return fn();
+  } finally {
+    for (const [m, training] of modes) m.train(training);
+  }
+}
+
+/** L2-normalised global-average-pooled feature map of a batch: [B, C]. Eval mode, restored after. */
+export function backboneFeatures(backbone: Backbone, images: tf.Tensor4D, normalize = true): tf.Tensor2D {
+  return inEvalMode(backbone, () =>
+    tf.tidy(() => {
+      const gap = tf.mean(backbone.forward(images), [1, 2]) as tf.Tensor2D;
+      return normalize ? l2Normalize(gap) : gap;
+    }),
+  );
+}
+
+/** Row-wise x / max(||x||, 1e-12), as torch.nn.functional.normalize. */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12);
+    return tf.div(x, norm) as tf.Tensor2D;
+  });
+}
+
+/** Stacks HWC images into one NHWC tensor; all must share height, width and channels. */
+export function imagesToTensor(images: Image[], what = 'batch'): tf.Tensor4D {
+  if (images.length === 0) throw new Error(`${what}: no images`);
+  const { height, width, channels } = images[0];
+  const per = height * width * channels;
+  const data = new Float32Array(images.length * per);
+  images.forEach((im, i) => {
+    if (im.height !== height || im.width !== width || im.channels !== channels) {
+      throw new Error(
+        `${what}: image ${i} is ${im.height}x${im.width}x${im.channels}, expected ${height}x${width}x${channels} like image 0 (use an eval transform that resizes)`,
+      );
+    }
+    data.set(im.data, i * per);
+  });
+  return tf.tensor4d(data, [images.length, height, width, channels]);
+}
+
+/** Loads samples in index order, batchSize at a time, prefetching the next batch while the caller computes. */
+export async function* sampleBatches(
+  dataset: Dataset,
+  indices: ArrayLike<number>,
+  batchSize: number,
+): AsyncGenerator<{ samples: Sample[]; indices: number[] }> {
+  if (!(batchSize >= 1)) throw new Error(`batchSize must be >= 1, got ${batchSize}`);
+  const load = (start: number) => {
+    const idx = Array.from(
+      { length: Math.min(batchSize, indices.length - start) },
+      (_, j) => indices[start + j],
+    );
+    return Promise.all(idx.map((i) => dataset.get(i))).then((samples) => ({ samples, indices: idx }));
+  };
+  let next = indices.length > 0 ? load(0) : undefined;
+  for (let start = 0; next; start += batchSize) {
+    const cur = await next;
+    next = start + batchSize < indices.length ? load(start + batchSize) : undefined;
+    yield cur;
+  }
+}
+
+export function allIndices(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
+/**
+ * GAP features of the backbone (eval mode) for a dataset, batched. Samples without a label get -1.
+ */
+export async function extractFeatures(
+  backbone: Backbone,
+  dataset: Dataset,
+  opts: ExtractOptions = {},
+): Promise<FeatureSet> {
+  const indices = opts.indices ?? allIndices(dataset.length);
+  const transform = opts.transform ?? ((im: Image) => im);
+  const dim = backbone.outChannels;
+  const features = new Float32Array(indices.length * dim);
+  const labels = new Int32Array(indices.length);
+  let row = 0;
+  for await (const { samples } of sampleBatches(dataset, indices, opts.batchSize ?? 64)) {
+    const x = imagesToTensor(
+      samples.map((s) => transform(s.image)),
+      `features of ${dataset.name}`,
+    );
+    const f = backboneFeatures(backbone, x, opts.normalize ?? true);
+    x.dispose();
+    const data = f.dataSync();
+    f.dispose();
+    if (data.length !== samples.length * dim) {
+      throw new Error(
+        `backbone features have ${data.length / samples.length} channels, outChannels says ${dim}`,
+      );
+    }
+    features.set(data, row * dim);
+    samples.forEach((s, j) => (labels[row + j] = s.label ?? -1));
+    row += samples.length;
+  }
+  return { features, dim, labels };
+}
