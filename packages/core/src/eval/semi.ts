@@ -1,7 +1,7 @@
 import { tf } from '../tf';
 import type { Backbone, Dataset, Image, Rng } from '../contracts';
 import { SeededRng } from '../util/random';
-import { mixSeed } from '../train/sampler';
+import { mixSeed } from '../train/seeds';
 import { backboneFeatures, imagesToTensor, sampleBatches } from './features';
 import { top1Percent } from './knn';
 import { initLinear, makeProbeOptimizer, softmaxCrossEntropy, type ProbeOptimizerOptions } from './linear';

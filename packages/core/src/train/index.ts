@@ -9,7 +9,6 @@ export type {
   TrainerOptions,
   TrainSummary,
 } from './trainer';
-export { ShuffleSampler, mixSeed } from './sampler';
-export type { SamplerState } from './sampler';
+export { mixSeed } from './seeds';
 export { linePlotSvg, writeLinePlot } from './plots';
 export type { LinePlotOptions, PlotPoint } from './plots';

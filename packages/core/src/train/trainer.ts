@@ -6,12 +6,13 @@ import type { Dataset, Image, LrSchedule, Method, Optimizer, StepResult, ViewPip
 import { Checkpointer, exportStateDict, importStateDict, type TensorData } from '../io';
 import { fromTorchData, toTorchLayout, torchShapeOf } from '../io';
 import { emaMomentum, warmupCosineLr } from '../optim';
+import { EpochSampler, makeBatch, type EpochSamplerState } from '../data';
 import type { StateEntry } from '../nn/module';
 import { SeededRng } from '../util/random';
 import { extractFeatures } from '../eval/features';
 import { knnAccuracy } from '../eval/knn';
 import { NonFiniteLossError, trainStep } from './step';
-import { mixSeed, ShuffleSampler, type SamplerState } from './sampler';
+import { mixSeed } from './seeds';
 import { writeLinePlot, type PlotPoint } from './plots';
 
 /** One line of metrics.jsonl: the state at the end of an epoch. */
@@ -110,7 +111,8 @@ export interface TrainerMeta {
   format: 'selfsup-trainer-v1';
   step: number;
   epoch: number;
-  sampler: SamplerState;
+  /** Sampler position after `step` steps. */
+  sampler: EpochSamplerState;
   /** Generator of trainer-level randomness; augmentation derives from (seed, epoch, index). */
   rng: { state: number; spareNormal: number | null };
   seed: number;
@@ -151,32 +153,14 @@ interface PreparedBatch {
   shape: [number, number, number, number];
 }
 
-/** Stacks same-sized HWC images into one NHWC buffer. */
-function stack(
-  images: Image[],
-  what: string,
-): { data: Float32Array; shape: [number, number, number, number] } {
-  const { height, width, channels } = images[0];
-  const per = height * width * channels;
-  const data = new Float32Array(images.length * per);
-  images.forEach((im, i) => {
-    if (im.height !== height || im.width !== width || im.channels !== channels || im.data.length !== per) {
-      throw new Error(
-        `${what}: view ${i} is ${im.height}x${im.width}x${im.channels}, expected ${height}x${width}x${channels} (the view pipeline must output one size)`,
-      );
-    }
-    data.set(im.data, i * per);
-  });
-  return { data, shape: [images.length, height, width, channels] };
-}
-
 /**
  * The training loop: seeded shuffling, two augmented views per image, one optimizer step per
  * batch with per-step lr and EMA momentum, progress, metrics, plots, kNN monitor, checkpoints
  * and exact resume. It knows nothing about which method it drives.
  */
 export class Trainer {
-  readonly sampler: ShuffleSampler;
+  /** Advanced once per prepared batch, in step order (so it runs ahead of the steps by the prefetch). */
+  readonly sampler: EpochSampler;
   readonly checkpointer: Checkpointer<TrainerMeta>;
   readonly totalSteps: number;
   private readonly lrAt: (step: number) => number;
@@ -191,7 +175,7 @@ export class Trainer {
     if (opts.maxSteps !== undefined && !(Number.isInteger(opts.maxSteps) && opts.maxSteps >= 1)) {
       throw new Error(`trainer: maxSteps must be an integer >= 1, got ${opts.maxSteps}`);
     }
-    this.sampler = new ShuffleSampler(dataset.length, batchSize, opts.seed, opts.dropLast ?? true);
+    this.sampler = new EpochSampler(dataset.length, batchSize, opts.seed, opts.dropLast ?? true);
     const nb = this.sampler.batchesPerEpoch;
     this.totalSteps = Math.min(epochs * nb, opts.maxSteps ?? Infinity);
     const schedule =
@@ -216,9 +200,27 @@ export class Trainer {
     return emaMomentum(schedule, baseMomentum, step, this.totalSteps);
   }
 
-  /** Two views of every image of batch b of an epoch; each image's randomness comes from (seed, epoch, index). */
-  async prepareBatch(epoch: number, b: number): Promise<PreparedBatch> {
-    const indices = this.sampler.batchIndices(epoch, b);
+  /** Sampler position after `step` steps. */
+  samplerStateAt(step: number): EpochSamplerState {
+    const nb = this.stepsPerEpoch;
+    return {
+      epoch: Math.floor(step / nb),
+      position: Math.min((step % nb) * this.opts.batchSize, this.opts.dataset.length),
+    };
+  }
+
+  /**
+   * Two views of every image of the sampler's next batch, which must be the batch of `step`;
+   * each image's randomness comes from (seed, epoch, dataset index), so prefetching changes nothing.
+   */
+  async prepareBatch(step: number): Promise<PreparedBatch> {
+    const nb = this.stepsPerEpoch;
+    const { epoch, batch, indices } = this.sampler.next();
+    if (epoch !== Math.floor(step / nb) || batch !== step % nb) {
+      throw new Error(
+        `trainer: sampler is at epoch ${epoch} batch ${batch}, expected the batch of step ${step}`,
+      );
+    }
     const samples = await Promise.all(Array.from(indices, (i) => this.opts.dataset.get(i)));
     const v1: Image[] = [];
     const v2: Image[] = [];
@@ -230,10 +232,20 @@ export class Trainer {
       v1.push(a);
       v2.push(c);
     });
-    const what = `epoch ${epoch + 1} batch ${b + 1} of ${this.opts.dataset.name}`;
-    const s1 = stack(v1, what);
-    const s2 = stack(v2, what);
-    return { view1: s1.data, view2: s2.data, shape: s1.shape };
+    try {
+      const s1 = makeBatch(v1);
+      const s2 = makeBatch(v2);
+      if (s1.shape.join() !== s2.shape.join())
+        throw new Error(`view 1 batch is [${s1.shape}], view 2 [${s2.shape}]`);
+      return { view1: s1.data, view2: s2.data, shape: s1.shape };
+    } catch (e) {
+      throw new Error(
+        `epoch ${epoch + 1} batch ${batch + 1} of ${this.opts.dataset.name}: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
   }
 
   async run(): Promise<TrainSummary> {
@@ -264,8 +276,9 @@ export class Trainer {
     let lastLr = NaN;
     let lastEma = NaN;
     const prefetch = o.prefetch ?? true;
+    this.sampler.setState(this.samplerStateAt(step));
     const prepare = (s: number) => {
-      const p = this.prepareBatch(Math.floor(s / nb), s % nb);
+      const p = this.prepareBatch(s);
       // A prefetched batch whose step never comes (error, stop) must not surface as unhandled.
       p.catch(() => undefined);
       return p;
@@ -472,7 +485,7 @@ export class Trainer {
       ...meta,
       step,
       epoch: Math.floor(step / nb),
-      sampler: { seed: o.seed, epoch: Math.floor(step / nb), batch: step % nb },
+      sampler: this.samplerStateAt(step),
       rng: this.rng.getState(),
       optimizerTorchLayout: torchKeys,
       methodExtra: o.method.getExtraState?.(),
@@ -486,7 +499,7 @@ export class Trainer {
       format: 'selfsup-trainer-v1',
       step: 0,
       epoch: 0,
-      sampler: { seed: o.seed, epoch: 0, batch: 0 },
+      sampler: { epoch: 0, position: 0 },
       rng: this.rng.getState(),
       seed: o.seed,
       configHash: o.configHash,
@@ -571,7 +584,10 @@ export class Trainer {
     }
     if (m.methodExtra !== undefined) o.method.setExtraState?.(m.methodExtra);
     this.rng.setState(m.rng);
-    this.sampler.setState(m.sampler);
+    const at = this.samplerStateAt(ck.step);
+    if (m.sampler.epoch !== at.epoch || m.sampler.position !== at.position) {
+      throw mismatch('sampler state', JSON.stringify(m.sampler), JSON.stringify(at));
+    }
     this.lastCheckpoint = ck.path;
     // A partial last epoch (the previous run hit maxSteps) is re-measured when the epoch completes.
     const metrics = m.metrics.filter((x) => !x.partial);

@@ -188,4 +188,45 @@ describe('Trainer', () => {
     ).rejects.toThrow(/config hash aaa, this run has bbb/);
     method.dispose();
   });
+
+  it('gives the same stream with and without prefetch, with a short last batch and a mid-epoch stop', async () => {
+    const run = async (prefetch: boolean) => {
+      const method = new FakeMethod({ seed: 8 });
+      const steps: StepInfo[] = [];
+      const dir = await tempDir();
+      const summary = await new Trainer(
+        options(dir, method, {
+          dataset: fakeDataset(10),
+          dropLast: false,
+          maxSteps: 5,
+          prefetch,
+          onStep: (s) => void steps.push(s),
+        }),
+      ).run();
+      method.dispose();
+      const rows = (await readFile(join(dir, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      return { steps, summary, rows };
+    };
+    const a = await run(true);
+    const b = await run(false);
+    // 10 images in batches of 4 without dropLast: 3 steps per epoch; maxSteps 5 stops in epoch 2.
+    expect(a.steps.map((s) => [s.epoch, s.batch])).toEqual([
+      [1, 1],
+      [1, 2],
+      [1, 3],
+      [2, 1],
+      [2, 2],
+    ]);
+    expect(a.steps.map((s) => s.loss)).toEqual(b.steps.map((s) => s.loss));
+    expect(a.summary.steps).toBe(5);
+    expect(a.rows.map((r) => [r.epoch, r.step, r.partial])).toEqual([
+      [1, 3, undefined],
+      [2, 5, true],
+    ]);
+    // The schedule spans the 5 steps: the last step (k = 4) has lr = 0.2 * 0.5 * (1 + cos(pi * 1 / 2)).
+    expect(a.steps[4].lr).toBeCloseTo(0.1, 10);
+  });
 });
