@@ -1,4 +1,5 @@
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { tf } from '../tf';
 import type {
   AggregatorRegistration,
   BackboneRegistration,
@@ -10,6 +11,7 @@ import type {
   Registration,
 } from '../contracts';
 import {
+  ConfigError,
   configSchema,
   parseWith,
   splitTypeSpec,
@@ -65,6 +67,21 @@ function resolveWithOptions<R extends Registration<unknown>>(
   return { registration, options: parsed };
 }
 
+/**
+ * Runs a constructor; if it throws half-way (e.g. an option check inside an aggregator), the
+ * variables it had already made are owned by nothing, so they are disposed here.
+ */
+function disposingOnThrow<T>(build: () => T): T {
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  try {
+    return build();
+  } catch (err) {
+    for (const [name, v] of Object.entries(tf.engine().registeredVariables))
+      if (!before.has(name)) v.dispose();
+    throw err;
+  }
+}
+
 export function createPipeline(
   input: SelfsupConfigInput | SelfsupConfig,
   opts: PipelineOptions = {},
@@ -90,20 +107,22 @@ export function createPipeline(
   );
   const method = resolveWithOptions<MethodRegistration>(container, 'Method', config.method, 'method', source);
 
-  const built = method.registration.create({
-    options: method.options,
-    buildBackbone: () => backbone.registration.create(backbone.options, seed),
-    aggregator,
-    container,
-    seed,
-  });
+  const built = disposingOnThrow(() =>
+    method.registration.create({
+      options: method.options,
+      buildBackbone: () => backbone.registration.create(backbone.options, seed),
+      aggregator,
+      container,
+      seed,
+    }),
+  );
 
   try {
     const optimizerSpec = splitTypeSpec(config.optimizer ?? built.defaultOptimizer);
     const { lr, ...optimizerOptions } = optimizerSpec.options;
     const baseLr = lr === undefined ? Number(splitTypeSpec(built.defaultOptimizer).options.lr) : Number(lr);
     if (!Number.isFinite(baseLr) || baseLr <= 0) {
-      throw new Error(`${source}: optimizer.lr: got ${JSON.stringify(lr)}; expected a positive number`);
+      throw new ConfigError(`${source}: optimizer.lr: got ${JSON.stringify(lr)}; expected a positive number`);
     }
     const optimizer = resolveWithOptions<OptimizerRegistration>(
       container,
