@@ -1,0 +1,277 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../src/tf';
+import { BatchNorm, Conv2d, Linear, MaxPool2d } from '../../src/nn';
+import { SeededRng } from '../../src/util/random';
+
+const EPS = 1e-5;
+const values = (t: tf.Tensor) => Array.from(t.dataSync());
+const expectClose = (actual: ArrayLike<number>, expected: number[], digits = 5) => {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, digits));
+};
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+// Two channels, four values each. Call 1: ch0 [1,2,3,4] (mean 2.5, biased var 1.25, unbiased 5/3),
+// ch1 [0,0,4,4] (mean 2, biased var 4, unbiased 16/3). Call 2: ch0 [2,4,6,8] (mean 5, biased 5,
+// unbiased 20/3), ch1 [1,1,1,1] (mean 1, var 0).
+const CALL1 = [
+  [1, 0],
+  [2, 0],
+  [3, 4],
+  [4, 4],
+];
+const CALL2 = [
+  [2, 1],
+  [4, 1],
+  [6, 1],
+  [8, 1],
+];
+const GAMMA = [2, 0.5];
+const BETA = [1, -1];
+// running_mean: 0.9 * 0 + 0.1 * mean; running_var: 0.9 * 1 + 0.1 * unbiased.
+const RM1 = [0.25, 0.2];
+const RV1 = [0.9 + 0.1 * (5 / 3), 0.9 + 0.1 * (16 / 3)];
+const RM2 = [0.9 * 0.25 + 0.1 * 5, 0.9 * 0.2 + 0.1 * 1];
+const RV2 = [0.9 * RV1[0] + 0.1 * (20 / 3), 0.9 * RV1[1] + 0.1 * 0];
+const EXPECTED_Y1 = CALL1.flatMap(([a, b]) => [
+  ((a - 2.5) / Math.sqrt(1.25 + EPS)) * 2 + 1,
+  ((b - 2) / Math.sqrt(4 + EPS)) * 0.5 - 1,
+]);
+// Zero variance: the output is beta exactly (centered values are 0).
+const EXPECTED_Y2 = CALL2.flatMap(([a]) => [((a - 5) / Math.sqrt(5 + EPS)) * 2 + 1, -1]);
+
+function makeBn(): BatchNorm {
+  const bn = new BatchNorm(2);
+  bn.weight.assign(tf.tensor1d(GAMMA));
+  bn.bias.assign(tf.tensor1d(BETA));
+  return bn;
+}
+
+describe('BatchNorm (PyTorch semantics)', () => {
+  it('has torch defaults and names: weight 1, bias 0, running_mean 0, running_var 1', () => {
+    const bn = new BatchNorm(3);
+    expect(bn.stateEntries().map((e) => [e.name, e.kind])).toEqual([
+      ['weight', 'parameter'],
+      ['bias', 'parameter'],
+      ['running_mean', 'buffer'],
+      ['running_var', 'buffer'],
+    ]);
+    expect(bn.eps).toBe(1e-5);
+    expect(bn.momentum).toBe(0.1);
+    expect(values(bn.weight)).toEqual([1, 1, 1]);
+    expect(values(bn.runningVar)).toEqual([1, 1, 1]);
+    bn.dispose();
+  });
+
+  it('BN1d [N, C]: normalises with the biased variance, folds the unbiased one into running_var', () => {
+    const bn = makeBn();
+    const y1 = tf.tidy(() => bn.forward(tf.tensor2d(CALL1)));
+    expectClose(values(y1), EXPECTED_Y1);
+    expectClose(values(bn.runningMean), RM1, 6);
+    expectClose(values(bn.runningVar), RV1, 6);
+    const y2 = tf.tidy(() => bn.forward(tf.tensor2d(CALL2)));
+    expectClose(values(y2), EXPECTED_Y2);
+    expectClose(values(bn.runningMean), RM2, 6);
+    expectClose(values(bn.runningVar), RV2, 6);
+    tf.dispose([y1, y2]);
+    bn.dispose();
+  });
+
+  it('BN2d on NHWC: statistics over N, H and W per channel (last axis)', () => {
+    // The same 4 values per channel spread over N=2, H=1, W=2.
+    const bn = makeBn();
+    const nhwc = (rows: number[][]) => tf.tensor4d(rows.flat(), [2, 1, 2, 2]);
+    const y1 = tf.tidy(() => bn.forward(nhwc(CALL1)));
+    expect(y1.shape).toEqual([2, 1, 2, 2]);
+    expectClose(values(y1), EXPECTED_Y1);
+    tf.tidy(() => bn.forward(nhwc(CALL2)));
+    expectClose(values(bn.runningMean), RM2, 6);
+    expectClose(values(bn.runningVar), RV2, 6);
+    y1.dispose();
+    bn.dispose();
+  });
+
+  it('eval mode normalises with the running statistics and leaves them unchanged', () => {
+    const bn = makeBn();
+    tf.tidy(() => bn.forward(tf.tensor2d(CALL1)));
+    tf.tidy(() => bn.forward(tf.tensor2d(CALL2)));
+    bn.eval();
+    const x = [
+      [3, -2],
+      [0, 10],
+    ];
+    const y = tf.tidy(() => bn.forward(tf.tensor2d(x)));
+    const expected = x.flatMap((row) =>
+      row.map((v, c) => ((v - RM2[c]) / Math.sqrt(RV2[c] + EPS)) * GAMMA[c] + BETA[c]),
+    );
+    expectClose(values(y), expected);
+    expectClose(values(bn.runningMean), RM2, 6);
+    expectClose(values(bn.runningVar), RV2, 6);
+    // A single value per channel is fine in eval (PyTorch raises only in training).
+    const one = tf.tidy(() => bn.forward(tf.tensor2d([[1, 1]])));
+    expect(one.shape).toEqual([1, 2]);
+    tf.dispose([y, one]);
+    bn.dispose();
+  });
+
+  it('training with one value per channel is an error, as in PyTorch', () => {
+    const bn = new BatchNorm(2);
+    const x = tf.tensor2d([[1, 2]]);
+    expect(() => bn.forward(x)).toThrow(/more than 1 value per channel/);
+    x.dispose();
+    bn.dispose();
+  });
+
+  it('gradient flows to weight and bias but not through the running statistics', () => {
+    const bn = makeBn();
+    const x = tf.tensor2d(CALL1);
+    const { grads, value } = tf.variableGrads(
+      () => tf.sum(tf.mul(bn.forward(x), tf.tensor2d(CALL2))) as tf.Scalar,
+    );
+    // d/dbeta of sum(y * g) = column sums of g; d/dgamma = sum(xhat * g).
+    expectClose(values(grads[bn.bias.name]), [20, 4]);
+    const xhat0 = [1, 2, 3, 4].map((a) => (a - 2.5) / Math.sqrt(1.25 + EPS));
+    const xhat1 = [0, 0, 4, 4].map((b) => (b - 2) / Math.sqrt(4 + EPS));
+    expectClose(values(grads[bn.weight.name]), [
+      xhat0.reduce((s, v, i) => s + v * CALL2[i][0], 0),
+      xhat1.reduce((s, v, i) => s + v * CALL2[i][1], 0),
+    ]);
+    expect(grads[bn.runningMean.name]).toBeUndefined();
+    tf.dispose([x, value, ...Object.values(grads)]);
+    bn.dispose();
+  });
+});
+
+describe('Conv2d', () => {
+  // x[i][j] = 4i + j + 1 (1..16) on one 4x4 channel.
+  const x4 = () =>
+    tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 4, 4, 1],
+    );
+
+  it('padding 1, stride 2 pads symmetrically like PyTorch (not TF "same")', () => {
+    const conv = new Conv2d(1, 1, 3, 2, 1, { rng: new SeededRng(0) });
+    // Kernel: centre tap 1, bottom-right tap 10 (HWIO). Output (i, j) = x[2i][2j] + 10 x[2i+1][2j+1].
+    const k = new Float32Array(9);
+    k[4] = 1;
+    k[8] = 10;
+    conv.weight.assign(tf.tensor4d(k, [3, 3, 1, 1]));
+    const y = tf.tidy(() => conv.forward(x4()));
+    expect(y.shape).toEqual([1, 2, 2, 1]);
+    // TF 'same' would pad 0 top/left and 1 bottom/right: 6 + 10*11 = 116 at (0,0).
+    expect(values(y)).toEqual([1 + 10 * 6, 3 + 10 * 8, 9 + 10 * 14, 11 + 10 * 16]);
+    y.dispose();
+    conv.dispose();
+  });
+
+  it('all-ones 3x3 kernel, padding 1, stride 2: window sums with zero padding', () => {
+    const conv = new Conv2d(1, 1, 3, 2, 1, { rng: new SeededRng(0) });
+    conv.weight.assign(tf.ones([3, 3, 1, 1]));
+    const y = tf.tidy(() => conv.forward(x4()));
+    // (0,0): rows 0-1, cols 0-1; (0,1): rows 0-1, cols 1-3; (1,0): rows 1-3, cols 0-1; (1,1): rows 1-3, cols 1-3.
+    expect(values(y)).toEqual([1 + 2 + 5 + 6, 2 + 3 + 4 + 6 + 7 + 8, 5 + 6 + 9 + 10 + 13 + 14, 99]);
+    y.dispose();
+    conv.dispose();
+  });
+
+  it('weight is HWIO with PyTorch conv2d layout, bias adds per output channel', () => {
+    const conv = new Conv2d(2, 3, 1, 1, 0, { rng: new SeededRng(1), bias: true });
+    expect(conv.stateEntries().map((e) => [e.name, e.layout, e.variable.shape])).toEqual([
+      ['weight', 'conv2d', [1, 1, 2, 3]],
+      ['bias', 'identity', [3]],
+    ]);
+    // W[i][o]: in 0 -> [1, 2, 3], in 1 -> [10, 20, 30]; bias [0.5, 0, -1].
+    conv.weight.assign(tf.tensor4d([1, 2, 3, 10, 20, 30], [1, 1, 2, 3]));
+    conv.bias!.assign(tf.tensor1d([0.5, 0, -1]));
+    const y = tf.tidy(() => conv.forward(tf.tensor4d([1, 2, -1, 0.5], [1, 1, 2, 2])));
+    // pixel (1, 2): [21.5, 42, 62]; pixel (-1, 0.5): [4.5, 8, 11].
+    expect(values(y)).toEqual([21.5, 42, 62, 4.5, 8, 11]);
+    y.dispose();
+    conv.dispose();
+  });
+
+  it('kaiming_normal fan_out init: std sqrt(2 / (out * k * k))', () => {
+    const conv = new Conv2d(16, 32, 3, 1, 1, { rng: new SeededRng(5) });
+    const w = values(conv.weight);
+    const mean = w.reduce((a, b) => a + b, 0) / w.length;
+    const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(std).toBeGreaterThan(Math.sqrt(2 / 288) * 0.95);
+    expect(std).toBeLessThan(Math.sqrt(2 / 288) * 1.05);
+    conv.dispose();
+  });
+});
+
+describe('Linear', () => {
+  it('y = x W + b with tfjs weight (in, out), PyTorch layout "linear"', () => {
+    const lin = new Linear(3, 2, { rng: new SeededRng(0) });
+    expect(lin.stateEntries().map((e) => [e.name, e.layout, e.variable.shape])).toEqual([
+      ['weight', 'linear', [3, 2]],
+      ['bias', 'identity', [2]],
+    ]);
+    lin.weight.assign(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [2, -1],
+      ]),
+    );
+    lin.bias!.assign(tf.tensor1d([0.5, -0.5]));
+    const y = tf.tidy(() =>
+      lin.forward(
+        tf.tensor2d([
+          [1, 2, 3],
+          [-1, 0, 1],
+        ]),
+      ),
+    );
+    expect(y.shape).toEqual([2, 2]);
+    expect(values(y)).toEqual([1 + 6 + 0.5, 2 - 3 - 0.5, -1 + 2 + 0.5, -1 - 0.5]);
+    // Rank 3: applied per token, leading axes kept.
+    const y3 = tf.tidy(() => lin.forward(tf.tensor3d([1, 2, 3, -1, 0, 1], [1, 2, 3])));
+    expect(y3.shape).toEqual([1, 2, 2]);
+    expect(values(y3)).toEqual(values(y));
+    tf.dispose([y, y3]);
+    lin.dispose();
+  });
+
+  it('bias: false has no bias; tokenwise layout for 1x1 Conv1d heads; torch default init bound', () => {
+    const lin = new Linear(64, 8, { rng: new SeededRng(2), bias: false, layout: 'tokenwise' });
+    expect(lin.stateEntries().map((e) => [e.name, e.layout])).toEqual([['weight', 'tokenwise']]);
+    const w = values(lin.weight);
+    expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(1 / 8);
+    expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.9 / 8);
+    lin.dispose();
+  });
+});
+
+describe('MaxPool2d', () => {
+  it('(3, 2, 1) on negative inputs: padding never wins (PyTorch pads with -inf)', () => {
+    const pool = new MaxPool2d(3, 2, 1);
+    // x[i][j] = -(4i + j + 1).
+    const y = tf.tidy(() =>
+      pool.forward(
+        tf.tensor4d(
+          Array.from({ length: 16 }, (_, i) => -(i + 1)),
+          [1, 4, 4, 1],
+        ),
+      ),
+    );
+    expect(y.shape).toEqual([1, 2, 2, 1]);
+    // Windows: rows 0-1 x cols 0-1 -> -1; rows 0-1 x cols 1-3 -> -2; rows 1-3 x cols 0-1 -> -5; rows 1-3 x cols 1-3 -> -6.
+    expect(values(y)).toEqual([-1, -2, -5, -6]);
+    y.dispose();
+  });
+
+  it('output size floor((H + 2p - k) / s) + 1 for odd sizes, per channel', () => {
+    const pool = new MaxPool2d(3, 2, 1);
+    const y = tf.tidy(() => pool.forward(tf.fill([2, 7, 5, 3], -3) as tf.Tensor4D));
+    expect(y.shape).toEqual([2, 4, 3, 3]);
+    expect(new Set(values(y))).toEqual(new Set([-3]));
+    y.dispose();
+  });
+});
