@@ -1,0 +1,350 @@
+/**
+ * Extending selfsup from outside the repository: an aggregator and a method defined only here,
+ * registered through a Plugin, used by name from config, trained with core's trainStep. Also the
+ * LEWEL compositions of the official plugins.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BaseMethod,
+  createPipeline,
+  l2normalize,
+  Module,
+  registerType,
+  SeededRng,
+  tf,
+  trainStep,
+  z,
+  type Aggregator,
+  type AggregatorContext,
+  type AggregatorRegistration,
+  type EncoderOutput,
+  type LossOutput,
+  type MethodContext,
+  type MethodRegistration,
+  type Pipeline,
+  type Plugin,
+  type ProjectionHead,
+  type SelfsupConfigInput,
+} from '@selfsup/core';
+import { byolPlugin } from '@selfsup/plugin-byol';
+import { mocoPlugin } from '@selfsup/plugin-moco';
+import { lewelPlugin } from '@selfsup/plugin-lewel';
+
+// ------------------------------------------------------------------ out-of-tree plugin
+
+const gemOptions = z
+  .object({ p: z.number().positive().default(3), eps: z.number().positive().default(1e-6) })
+  .strict();
+
+/** Generalized-mean pooling (Radenovic et al.) with a learnable exponent, then the method's head. */
+class GemAggregator extends Module implements Aggregator {
+  readonly hasAlignedBranch = false;
+  readonly p: tf.Variable;
+  readonly neck: ProjectionHead;
+  private readonly eps: number;
+
+  constructor(ctx: AggregatorContext) {
+    super();
+    const o = gemOptions.parse(ctx.options);
+    this.eps = o.eps;
+    this.p = this.registerParameter('p', tf.tensor1d([o.p]));
+    this.neck = this.registerModule('neck', ctx.makeHead(ctx.inChannels));
+  }
+
+  /** [B, H, W, C] -> [B, C]: (mean over H, W of max(x, eps)^p)^(1/p). */
+  pool(featureMap: tf.Tensor4D): tf.Tensor2D {
+    const x = tf.maximum(featureMap, this.eps);
+    return tf.pow(tf.mean(tf.pow(x, this.p), [1, 2]), tf.div(1, this.p)) as tf.Tensor2D;
+  }
+
+  forward(featureMap: tf.Tensor4D): EncoderOutput {
+    const [b, , , c] = featureMap.shape;
+    const tokens = tf.reshape(this.pool(featureMap), [b, 1, c]) as tf.Tensor3D;
+    return { global: tf.reshape(this.neck.forward(tokens), [b, this.neck.outDim]) as tf.Tensor2D };
+  }
+
+  combineLosses(global: tf.Scalar): tf.Scalar {
+    return global;
+  }
+}
+
+const cosineOptions = z
+  .object({
+    hiddenDim: z.number().int().positive().default(16),
+    outDim: z.number().int().positive().default(8),
+  })
+  .strict();
+
+/** A minimal method: 1 - cos(online(v1), target(v2)), per slot too when the aggregator aligns. */
+class CosineMethod extends BaseMethod {
+  readonly type = 'cosine';
+  readonly ema = { schedule: 'constant' as const, baseMomentum: 0.5 };
+  readonly defaultOptimizer = { type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 0 };
+
+  constructor(ctx: MethodContext) {
+    const o = cosineOptions.parse(ctx.options);
+    super(ctx, { type: 'mlp', hiddenDim: o.hiddenDim, outDim: o.outDim });
+  }
+
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
+    const o = this.online.forward(view1);
+    const t = this.targetForward(view2);
+    const dissim = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sub(1, tf.mean(tf.sum(tf.mul(l2normalize(a), l2normalize(b)), -1))) as tf.Scalar;
+    const global = dissim(o.global, t.global);
+    const aligned = o.aligned && t.aligned ? dissim(o.aligned, t.aligned) : undefined;
+    const terms: Record<string, tf.Scalar> = { loss_global: global };
+    if (aligned) terms.loss_aligned = aligned;
+    return {
+      loss: this.aggregator.combineLosses(global, aligned),
+      terms,
+      outputs: { z_online_v1: o.global },
+    };
+  }
+}
+
+const gemRegistration: AggregatorRegistration = {
+  type: 'gem',
+  plugin: 'test-extensions',
+  description: 'generalized-mean pooling + the method head',
+  optionsSchema: gemOptions,
+  create: (ctx) => new GemAggregator(ctx),
+};
+
+const cosineRegistration: MethodRegistration = {
+  type: 'cosine',
+  plugin: 'test-extensions',
+  optionsSchema: cosineOptions,
+  create: (ctx) => new CosineMethod(ctx),
+};
+
+const extensionsPlugin: Plugin = {
+  name: 'test-extensions',
+  register(container) {
+    registerType(container, 'Aggregator', gemRegistration);
+    registerType(container, 'Method', cosineRegistration);
+  },
+};
+
+// ------------------------------------------------------------------ helpers
+
+const TINY = { type: 'resnet', blocks: [1, 1], widths: [4, 8], stem: 'cifar' };
+const plugins = [byolPlugin, mocoPlugin, lewelPlugin, extensionsPlugin];
+
+function views(seed: number, batch = 4, res = 8): [tf.Tensor4D, tf.Tensor4D] {
+  const rng = new SeededRng(seed);
+  const make = () =>
+    tf.tensor4d(
+      Float32Array.from({ length: batch * res * res * 3 }, () => rng.next()),
+      [batch, res, res, 3],
+    );
+  return [make(), make()];
+}
+
+const names = (p: Pipeline) => p.method.stateEntries().map((e) => e.name);
+const entry = (p: Pipeline, name: string) => {
+  const e = p.method.stateEntries().find((x) => x.name === name);
+  if (!e) throw new Error(`no entry '${name}' in ${names(p).join(', ')}`);
+  return e;
+};
+const step = (p: Pipeline, v: [tf.Tensor4D, tf.Tensor4D]) =>
+  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, emaMomentum: p.method.ema.baseMomentum });
+
+function build(config: SelfsupConfigInput): Pipeline {
+  return createPipeline(config, { plugins, source: 'plugins.test' });
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+// ------------------------------------------------------------------ tests
+
+describe('out-of-tree aggregator (GeM)', () => {
+  it('pools as (mean x^p)^(1/p)', () => {
+    const gem = new GemAggregator({
+      inChannels: 2,
+      makeHead: () => ({ inDim: 2, outDim: 2 }) as unknown as ProjectionHead,
+      options: { p: 3 },
+      seed: 0,
+    });
+    // Channel 0: values 1, 2 -> (4.5)^(1/3); channel 1: 0 (clamped to eps), 3 -> ((eps^3 + 27) / 2)^(1/3).
+    const y = tf.tidy(() => gem.pool(tf.tensor4d([1, 0, 2, 3], [1, 2, 1, 2])));
+    const v = y.dataSync();
+    expect(v[0]).toBeCloseTo(4.5 ** (1 / 3), 5);
+    expect(v[1]).toBeCloseTo(13.5 ** (1 / 3), 5);
+    y.dispose();
+    gem.p.dispose();
+  });
+
+  it("{ method: 'byol', aggregator: 'gem' }: built by name, the method's head as neck, trains with a finite loss", () => {
+    const p = build({
+      method: { type: 'byol', hiddenDim: 16, outDim: 8 },
+      aggregator: 'gem',
+      backbone: TINY,
+    });
+    expect((p.method as BaseMethod).aggregator).toBeInstanceOf(GemAggregator);
+    const n = names(p);
+    expect(n).toContain('online.p');
+    expect(n).toContain('target.p');
+    // BYOL's head form (BN, no bias) through ctx.makeHead.
+    expect(n).toContain('online.neck.mlp.1.running_var');
+    expect(n).not.toContain('online.neck.mlp.0.bias');
+    expect(entry(p, 'online.neck.mlp.0.weight').variable.shape).toEqual([8, 16]);
+    expect(p.method.trainableParameters().map((e) => e.name)).toContain('online.p');
+    const p0 = entry(p, 'online.p').variable.dataSync()[0];
+    expect(p0).toBe(3);
+    const v = views(1);
+    const r1 = step(p, v);
+    const r2 = step(p, v);
+    expect(Number.isFinite(r1.loss)).toBe(true);
+    expect(Number.isFinite(r2.loss)).toBe(true);
+    expect(r1.loss).toBeGreaterThan(0);
+    // The exponent is learned: it received a gradient and moved.
+    expect(entry(p, 'online.p').variable.dataSync()[0]).not.toBe(p0);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('its options are validated under aggregator.*', () => {
+    expect(() => build({ method: 'byol', aggregator: { type: 'gem', p: -1 }, backbone: TINY })).toThrow(
+      /aggregator\.p: got -1/,
+    );
+    const p = build({
+      method: { type: 'moco', queueSize: 8 },
+      aggregator: { type: 'gem', p: 2 },
+      backbone: TINY,
+    });
+    expect(entry(p, 'online.p').variable.dataSync()[0]).toBe(2);
+    // MoCo's head form (biases, no BN) through the same factory.
+    expect(names(p)).toContain('online.neck.mlp.0.bias');
+    p.dispose();
+  });
+});
+
+describe('out-of-tree method (BaseMethod subclass)', () => {
+  it('trains with its default optimizer and EMA-updates the target', () => {
+    const p = build({ method: 'cosine', backbone: TINY });
+    expect(p.method.type).toBe('cosine');
+    expect(p.optimizer.type).toBe('sgd');
+    expect(p.baseLr).toBe(0.05);
+    expect(names(p)).toContain('online.neck.mlp.2.bias');
+    const name = 'neck.mlp.2.weight';
+    const t0 = Array.from(entry(p, `target.${name}`).variable.dataSync());
+    const v = views(2);
+    const r = step(p, v);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.loss).toBeGreaterThanOrEqual(0);
+    expect(r.loss).toBeLessThanOrEqual(2);
+    // m = 0.5: target <- 0.5 target + 0.5 online (after the optimizer step).
+    const o1 = entry(p, `online.${name}`).variable.dataSync();
+    const t1 = entry(p, `target.${name}`).variable.dataSync();
+    expect(Array.from(t1)).not.toEqual(t0);
+    t0.forEach((t, i) => expect(t1[i]).toBeCloseTo(0.5 * t + 0.5 * o1[i], 6));
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('composes with the GeM and LEWEL aggregators by name', () => {
+    const v = views(3);
+    const gem = build({ method: 'cosine', aggregator: 'gem', backbone: TINY });
+    expect(Number.isFinite(step(gem, v).loss)).toBe(true);
+    gem.dispose();
+    const lewel = build({
+      method: { type: 'cosine', outDim: 16 },
+      aggregator: { type: 'lewel', heads: 4 },
+      backbone: TINY,
+    });
+    const r = step(lewel, v);
+    expect(Object.keys(r.terms).sort()).toEqual(['loss_aligned', 'loss_global']);
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    lewel.dispose();
+    tf.dispose(v);
+  });
+});
+
+describe('LEWEL = an official method + the lewel aggregator', () => {
+  const lewelCfg = (method: { type: string } & Record<string, unknown>): SelfsupConfigInput => ({
+    method: { hiddenDim: 16, outDim: 16, ...method },
+    aggregator: { type: 'lewel', heads: 4 },
+    backbone: TINY,
+  });
+
+  it("{ method: 'byol', aggregator: 'lewel' } is LEWEL_B: proj, proj_obj, predictor, predictor_obj", () => {
+    const p = build(lewelCfg({ type: 'byol' }));
+    const n = names(p);
+    for (const want of [
+      'online.backbone.conv1.weight',
+      'online.proj.mlp.0.weight',
+      'online.proj.mlp.1.running_mean',
+      'online.proj_obj.mlp.3.weight',
+      'target.proj.mlp.0.weight',
+      'target.proj_obj.mlp.3.weight',
+      'predictor.mlp.0.weight',
+      'predictor_obj.mlp.0.weight',
+      'predictor_obj.mlp.3.weight',
+    ])
+      expect(n).toContain(want);
+    expect(n.some((x) => x.includes('neck'))).toBe(false);
+    expect(n).not.toContain('queue');
+    expect(p.method.trainableParameters().some((e) => e.name.startsWith('target.'))).toBe(false);
+    const v = views(4);
+    const r = step(p, v);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    // w = 0.5 per direction, summed over both directions.
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it("{ method: 'moco', aggregator: 'lewel' } is LEWEL_M: queue, proj, proj_obj (MoCo head form), no predictor", () => {
+    const p = build(lewelCfg({ type: 'moco', queueSize: 32 }));
+    const n = names(p);
+    expect(entry(p, 'queue').variable.shape).toEqual([16, 32]);
+    expect(entry(p, 'queue').kind).toBe('buffer');
+    for (const want of [
+      'online.proj.mlp.0.bias',
+      'online.proj_obj.mlp.2.weight',
+      'target.proj_obj.mlp.2.bias',
+    ])
+      expect(n).toContain(want);
+    expect(n.some((x) => x.startsWith('predictor'))).toBe(false);
+    expect(n.some((x) => x.includes('running_mean'))).toBe(true); // the backbone's BN only
+    expect(n.some((x) => x.includes('proj') && x.includes('running'))).toBe(false);
+    const v = views(5);
+    const r = step(p, v);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('alignment maps come out as [B, K, H, W], non-negative, summing to 1 over H*W', () => {
+    for (const method of [{ type: 'byol' }, { type: 'moco', queueSize: 32 }]) {
+      const p = build(lewelCfg(method));
+      const images = views(6, 2, 8)[0];
+      const bn = entry(p, 'online.backbone.bn1.running_mean').variable;
+      const statsBefore = Array.from(bn.dataSync());
+      const maps = p.method.alignmentMaps!(images);
+      // cifar stem, two stages: 8x8 -> 4x4; K = outDim = 16.
+      expect(maps.shape).toEqual([2, 16, 4, 4]);
+      const sums = tf.tidy(() => tf.sum(maps, [2, 3]));
+      sums.dataSync().forEach((s) => expect(s).toBeCloseTo(1, 5));
+      expect(tf.min(maps).dataSync()[0]).toBeGreaterThanOrEqual(0);
+      // Maps are computed in eval mode; training mode is restored and BN stats untouched.
+      expect(Array.from(bn.dataSync())).toEqual(statsBefore);
+      expect(p.method.isTraining).toBe(true);
+      expect((p.method as BaseMethod).online.isTraining).toBe(true);
+      tf.dispose([maps, sums, images]);
+      p.dispose();
+    }
+  });
+
+  it('a global-aggregator method has no alignment maps and says how to get them', () => {
+    const p = build({ method: { type: 'byol', hiddenDim: 16, outDim: 8 }, backbone: TINY });
+    const x = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
+    expect(() => p.method.alignmentMaps!(x)).toThrow(/aggregator: "lewel"/);
+    x.dispose();
+    p.dispose();
+  });
+});
