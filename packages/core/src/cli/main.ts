@@ -3,6 +3,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { infoCommand } from './commands/info';
 import { parityCommand } from './commands/parity';
 import { benchCommand } from './commands/bench';
+import { trainCommand } from './commands/train';
+import { evalCommand, EVAL_KINDS } from './commands/eval';
+import { mapsCommand } from './commands/maps';
 import { SELFSUP_VERSION } from './version';
 
 const int = (name: string) => (v: string) => {
@@ -39,6 +42,52 @@ export function buildProgram(): Command {
     .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
     .option('--json', 'one JSON object')
     .action(run((opts) => infoCommand(opts)));
+
+  program
+    .command('train')
+    .description('self-supervised training from a YAML/JSON config; ends with kNN and linear-probe accuracy')
+    .requiredOption('-c, --config <file>', 'config file (configs/*.yaml)')
+    .option('--set <key.path=value>', 'override any config key, e.g. train.epochs=5 (repeatable)', collect)
+    .option(
+      '--backend <name>',
+      'cpu | wasm | node | node-gpu | auto (default: SELFSUP_BACKEND, config, auto)',
+    )
+    .option('--workers <n>', 'threads / workers for the backend (sets train.workers)', int('--workers'))
+    .option('--out <dir>', 'run directory (default runs/<config name>)')
+    .option('--resume', 'continue from the last good checkpoint in the run directory')
+    .option('-q, --quiet', 'plain log lines instead of a progress bar')
+    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .action(run((opts) => trainCommand(opts)));
+
+  program
+    .command('eval <kind>')
+    .description(`evaluate a checkpoint: ${EVAL_KINDS.join(' | ')}`)
+    .requiredOption('--checkpoint <path>', 'checkpoint file, checkpoints/ folder or run folder')
+    .option('-c, --config <file>', "config (default: the run's config.yaml)")
+    .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
+    .option(
+      '--fraction <f>',
+      'semi: label fraction, e.g. 0.01 (repeatable)',
+      (v: string, p: number[] = []) => [...p, Number(v)],
+    )
+    .option('--epochs <n>', 'probe / fine-tuning epochs', int('--epochs'))
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--json', 'one JSON line')
+    .action(run((kind: string, opts) => evalCommand(kind, opts)));
+
+  program
+    .command('maps')
+    .description("draw every slot's alignment map over images and score map mass on the object masks")
+    .requiredOption('--checkpoint <path>', 'checkpoint file, checkpoints/ folder or run folder')
+    .option('--images <dir>', "folder of PNG/JPEG images (default: the run's held-out data, with masks)")
+    .option('--out <dir>', 'where the PNG grid goes (default <run>/maps)')
+    .option('-c, --config <file>', "config (default: the run's config.yaml)")
+    .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--json', 'one JSON line')
+    .action(run((opts) => mapsCommand(opts)));
 
   program
     .command('parity <dir>')

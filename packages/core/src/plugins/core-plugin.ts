@@ -5,6 +5,11 @@ import { ResNet, RESNET_PRESETS, resnetWidths } from '../nn/resnet';
 import { TokenwiseMLP } from '../nn/heads';
 import { globalAggregatorRegistration } from '../method/global-aggregator';
 import { cpuBackendRegistration } from '../backend/cpu';
+import {
+  datasetRegistrations,
+  transformRegistrations,
+  viewPipelineRegistrations,
+} from '../data/registrations';
 import { lrScheduleRegistrations, optimizerRegistrations } from '../optim/registrations';
 
 const PLUGIN = '@selfsup/core';
@@ -70,7 +75,7 @@ const headRegistrations: HeadRegistration[] = [
   },
 ];
 
-/** Core's own building blocks, registered like any plugin's: backbones, heads, the global aggregator, optimizers. */
+/** Core's own building blocks, registered like any plugin's: backbones, heads, the global aggregator, optimizers, datasets and augmentations, the cpu backend. */
 export const corePlugin: Plugin = {
   name: PLUGIN,
   register(container) {
@@ -80,5 +85,8 @@ export const corePlugin: Plugin = {
     for (const r of optimizerRegistrations) registerType(container, 'Optimizer', r);
     for (const r of lrScheduleRegistrations) registerType(container, 'LrSchedule', r);
     registerType(container, 'Backend', cpuBackendRegistration);
+    for (const r of datasetRegistrations) registerType(container, 'Dataset', r);
+    for (const r of transformRegistrations) registerType(container, 'Transform', r);
+    for (const r of viewPipelineRegistrations) registerType(container, 'ViewPipeline', r);
   },
 };

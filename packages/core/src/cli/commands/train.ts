@@ -1,0 +1,132 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { Trainer } from '../../train/trainer';
+import { extractFeatures } from '../../eval/features';
+import { knnAccuracy } from '../../eval/knn';
+import { linearProbe } from '../../eval/linear';
+import {
+  buildDatasets,
+  buildViews,
+  configHash,
+  configToYaml,
+  evalTransform,
+  loadConfig,
+  openSession,
+  RESOLVED_CONFIG,
+  type DataSplits,
+  type Session,
+} from '../session';
+
+export interface TrainOptions {
+  config: string;
+  set?: string[];
+  backend?: string;
+  workers?: number;
+  out?: string;
+  resume?: boolean;
+  quiet?: boolean;
+  plugin?: string[];
+}
+
+export interface FinalScores {
+  knn?: number;
+  linear?: number;
+}
+
+/** kNN (k from config) and a linear probe on frozen GAP features: the numbers a run ends with. */
+export async function finalEvaluation(
+  session: Session,
+  splits: DataSplits,
+  log: (l: string) => void,
+): Promise<FinalScores> {
+  const { config, pipeline } = session;
+  if (!splits.trainEval || !splits.test) {
+    log('no labelled held-out data: skipping kNN and linear probe');
+    return {};
+  }
+  const transform = evalTransform(config.data.imageSize);
+  const backbone = pipeline.method.backbone;
+  const memory = await extractFeatures(backbone, splits.trainEval, { transform });
+  const query = await extractFeatures(backbone, splits.test, { transform });
+  const knn = knnAccuracy(memory, query, { k: config.eval.knnK });
+  const numClasses = splits.train.numClasses ?? splits.trainEval.numClasses ?? 0;
+  const linear = linearProbe(memory, query, {
+    numClasses,
+    epochs: config.eval.linearEpochs,
+    lr: config.eval.linearLr,
+    seed: config.train.seed,
+  }).top1;
+  return { knn, linear };
+}
+
+export async function trainCommand(opts: TrainOptions): Promise<number> {
+  const sets = [...(opts.set ?? [])];
+  if (opts.workers !== undefined) sets.push(`train.workers=${opts.workers}`);
+  if (opts.quiet) sets.push('train.quiet=true');
+  const config = await loadConfig(opts.config, sets);
+  const runDir = resolve(opts.out ?? join('runs', basename(opts.config, extname(opts.config))));
+  const session = await openSession(config, {
+    backend: opts.backend,
+    plugins: opts.plugin,
+    threads: config.train.workers,
+  });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    const splits = await buildDatasets(session);
+    const views = buildViews(session);
+    await mkdir(runDir, { recursive: true });
+    await writeFile(join(runDir, RESOLVED_CONFIG), configToYaml(config));
+    const t = config.train;
+    log(
+      `train ${config.data.dataset} (${splits.train.length} images, ${config.data.imageSize}px) -> ${runDir}` +
+        `${opts.resume ? ' (resume)' : ''}`,
+    );
+    const trainer = new Trainer({
+      method: session.pipeline.method,
+      optimizer: session.pipeline.optimizer,
+      dataset: splits.train,
+      views,
+      runDir,
+      batchSize: t.batchSize,
+      epochs: t.epochs,
+      maxSteps: t.maxSteps,
+      seed: t.seed,
+      lr: { baseLr: session.pipeline.baseLr, warmupEpochs: t.warmupEpochs },
+      checkpointEveryEpochs: t.checkpointEvery,
+      keepLast: t.keepCheckpoints,
+      knn:
+        splits.trainEval && splits.test && t.knnEvery > 0
+          ? {
+              memory: splits.trainEval,
+              query: splits.test,
+              everyEpochs: t.knnEvery,
+              k: config.eval.knnK,
+              transform: evalTransform(config.data.imageSize),
+            }
+          : undefined,
+      progress: t.quiet || !process.stderr.isTTY ? 'log' : 'bar',
+      resume: opts.resume ?? false,
+      configHash: configHash(config),
+      log,
+    });
+    const summary = await trainer.run();
+    const scores = await finalEvaluation(session, splits, log);
+    const result = {
+      runDir,
+      steps: summary.steps,
+      epochs: summary.epochs,
+      lastLoss: summary.metrics.at(-1)?.loss,
+      knn: scores.knn,
+      linear: scores.linear,
+      checkpoint: summary.lastCheckpoint,
+    };
+    await writeFile(join(runDir, 'final.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
+    process.stdout.write(
+      `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}\nlinear probe top-1: ${pct(scores.linear)}\n`,
+    );
+    return 0;
+  } finally {
+    session.pipeline.dispose();
+  }
+}

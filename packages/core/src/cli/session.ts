@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import YAML from 'yaml';
+import type { ZodTypeAny } from 'zod';
+import type {
+  Dataset,
+  DatasetRegistration,
+  Image,
+  Sample,
+  ViewPipeline,
+  ViewPipelineRegistration,
+} from '../contracts';
+import { parseConfig, type SelfsupConfig } from '../config/schema';
+import { createPipeline, type Pipeline } from '../di/pipeline';
+import { resolveType } from '../di/registry';
+import { Normalize } from '../data/transforms/color';
+import { resizeImage } from '../data/resize';
+import { toRGB } from '../data/image';
+import { Checkpointer } from '../io/checkpoint';
+import { importStateDict } from '../io/state-dict';
+import { applyOverrides, readConfigFile } from './config-file';
+import { prepareRuntime, type Runtime } from './runtime';
+
+export const RESOLVED_CONFIG = 'config.yaml';
+
+/** Reads, overrides and validates a config; errors name the file and the key. */
+export async function loadConfig(path: string, sets: string[] = []): Promise<SelfsupConfig> {
+  const raw = applyOverrides(await readConfigFile(path), sets);
+  return parseConfig(raw, sets.length ? `${path} (with --set overrides)` : path);
+}
+
+export function configHash(config: SelfsupConfig): string {
+  // Everything that shapes the model and the data stream; not epochs or logging.
+  const { method, backbone, aggregator, optimizer, data } = config;
+  const { seed, batchSize, warmupEpochs } = config.train;
+  return createHash('sha256')
+    .update(JSON.stringify({ method, backbone, aggregator, optimizer, data, seed, batchSize, warmupEpochs }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Keys of a registration's zod object schema (empty if it is not an object schema). */
+function schemaKeys(schema: ZodTypeAny | undefined): Set<string> {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return new Set(shape ? Object.keys(shape) : []);
+}
+
+/** A read-only slice of a dataset, for a held-out split of datasets that have none. */
+class DatasetSlice implements Dataset {
+  readonly name: string;
+  readonly length: number;
+  readonly numClasses?: number;
+  readonly classNames?: string[];
+  constructor(
+    private readonly base: Dataset,
+    private readonly start: number,
+    end: number,
+    part: string,
+  ) {
+    this.name = `${base.name}[${part}]`;
+    this.length = end - start;
+    this.numClasses = base.numClasses;
+    this.classNames = base.classNames;
+  }
+  get(index: number): Promise<Sample> {
+    if (index < 0 || index >= this.length) throw new RangeError(`${this.name}: index ${index} out of range`);
+    return this.base.get(this.start + index);
+  }
+}
+
+export interface DataSplits {
+  train: Dataset;
+  /** Labelled held-out data for kNN / probes, if the dataset has labels. */
+  test?: Dataset;
+  /** Labelled training data without augmentation (the kNN memory set). */
+  trainEval?: Dataset;
+}
+
+/**
+ * Builds the train and test datasets from `data.*`. Only the keys a dataset's schema knows are
+ * passed, so `data.path`, `data.count`, `data.imageSize` mean the same for every dataset
+ * (`count` limits how many images a file dataset uses).
+ */
+export async function buildDatasets(session: {
+  config: SelfsupConfig;
+  pipeline: Pipeline;
+}): Promise<DataSplits> {
+  const { config, pipeline } = session;
+  const d = config.data;
+  const reg = resolveType<DatasetRegistration>(pipeline.container, 'Dataset', d.dataset, 'data.dataset');
+  const keys = schemaKeys(reg.optionsSchema);
+  if (keys.has('path') && !d.path && !isOptional(reg.optionsSchema, 'path')) {
+    throw new Error(`data.path: dataset '${d.dataset}' needs a path (set data.path or --set data.path=DIR)`);
+  }
+  const candidate = (split: 'train' | 'test'): Record<string, unknown> => {
+    const all: Record<string, unknown> = {
+      path: d.path,
+      imageSize: d.imageSize,
+      numClasses: d.numClasses,
+      seed: config.train.seed,
+      onBadImage: d.onBadImage,
+      resize: d.imageSize,
+      split,
+      count: split === 'train' ? d.count : d.testCount,
+      limit: split === 'train' ? d.count : d.testCount,
+    };
+    return Object.fromEntries(Object.entries(all).filter(([k, v]) => keys.has(k) && v !== undefined));
+  };
+  const train = await reg.create(candidate('train'));
+  if (train.length === 0)
+    throw new Error(`data: dataset '${d.dataset}'${d.path ? ` at ${d.path}` : ''} has no images`);
+  if (keys.has('split')) {
+    const test = await reg.create(candidate('test'));
+    const labelled = train.numClasses !== undefined;
+    return { train, test: labelled ? test : undefined, trainEval: labelled ? train : undefined };
+  }
+  if (train.numClasses === undefined || train.length < 10) return { train };
+  // No test split of its own: hold out the last 20% (deterministic) for evaluation.
+  const cut = Math.floor(train.length * 0.8);
+  return {
+    train: new DatasetSlice(train, 0, cut, 'train'),
+    trainEval: new DatasetSlice(train, 0, cut, 'train'),
+    test: new DatasetSlice(train, cut, train.length, 'held-out'),
+  };
+}
+
+function isOptional(schema: ZodTypeAny | undefined, key: string): boolean {
+  const field = (schema as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape?.[key];
+  return !!field && field.isOptional();
+}
+
+/** The method's own augmentation unless `data.views` names another. */
+export function buildViews(session: { config: SelfsupConfig; pipeline: Pipeline }): ViewPipeline {
+  const { config, pipeline } = session;
+  const type = config.data.views ?? (pipeline.method.ema.schedule === 'constant' ? 'mocov2' : 'byol');
+  const reg = resolveType<ViewPipelineRegistration>(pipeline.container, 'ViewPipeline', type, 'data.views');
+  return reg.create({ outputSize: config.data.imageSize }, pipeline.container);
+}
+
+/** Evaluation preprocessing: RGB, the training size, ImageNet normalisation. */
+export function evalTransform(size: number): (image: Image) => Image {
+  const normalize = new Normalize();
+  return (image) => {
+    let im = image.channels === 1 ? toRGB(image) : image;
+    if (im.height !== size || im.width !== size) im = resizeImage(im, size, size);
+    return normalize.apply(im);
+  };
+}
+
+export interface Session {
+  config: SelfsupConfig;
+  runtime: Runtime;
+  pipeline: Pipeline;
+}
+
+export async function openSession(
+  config: SelfsupConfig,
+  opts: { backend?: string; plugins?: string[]; threads?: number },
+): Promise<Session> {
+  const runtime = await prepareRuntime({
+    backend: opts.backend,
+    configBackend: config.backend,
+    plugins: opts.plugins,
+    threads: opts.threads,
+  });
+  const pipeline = createPipeline(config, { plugins: runtime.plugins });
+  return { config, runtime, pipeline };
+}
+
+/**
+ * A checkpoint given as a file, a checkpoints/ folder or a run folder: the newest good one,
+ * and the run's resolved config beside it.
+ */
+export async function locateCheckpoint(
+  target: string,
+): Promise<{ file: string; runDir: string; configPath: string }> {
+  if (!existsSync(target)) throw new Error(`--checkpoint ${target}: no such file or folder`);
+  let file: string;
+  let checkpointsDir: string;
+  if (statSync(target).isDirectory()) {
+    checkpointsDir = existsSync(join(target, 'checkpoints')) ? join(target, 'checkpoints') : target;
+    const latest = await new Checkpointer(checkpointsDir).loadLatest();
+    if (!latest) throw new Error(`--checkpoint ${target}: no checkpoint in ${checkpointsDir}`);
+    file = latest.path;
+  } else {
+    file = target;
+    checkpointsDir = dirname(target);
+  }
+  const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
+  const configPath = join(runDir, RESOLVED_CONFIG);
+  if (!existsSync(configPath)) {
+    throw new Error(
+      `--checkpoint ${target}: the run's ${RESOLVED_CONFIG} is not at ${configPath} (pass --config)`,
+    );
+  }
+  return { file, runDir, configPath };
+}
+
+/** Loads the model part of a trainer checkpoint into the pipeline's method (strict, by name). */
+export async function loadModelWeights(pipeline: Pipeline, file: string): Promise<void> {
+  const ckpt = await new Checkpointer(dirname(file)).load(file);
+  importStateDict(pipeline.method.stateEntries(), ckpt.tensors, { prefix: 'model', source: file });
+  const extra = (ckpt.meta as { methodExtra?: Record<string, unknown> } | undefined)?.methodExtra;
+  if (extra && pipeline.method.setExtraState) pipeline.method.setExtraState(extra);
+}
+
+export function configToYaml(config: SelfsupConfig): string {
+  return YAML.stringify(config);
+}
