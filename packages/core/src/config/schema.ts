@@ -1,7 +1,9 @@
 import { z, type ZodError, type ZodTypeAny } from 'zod';
 
 /** `"byol"` or `{ type: "byol", ...options }` (MMSelfSup-style), normalised to the object form. */
-export const typeSpec = z.union([z.string().min(1), z.object({ type: z.string().min(1) }).passthrough()]);
+export const typeSpec = z.union([z.string().min(1), z.object({ type: z.string().min(1) }).passthrough()], {
+  errorMap: () => ({ message: 'expected a type name (e.g. "byol") or a mapping { type: name, ...options }' }),
+});
 export type TypeSpec = z.infer<typeof typeSpec>;
 
 export function splitTypeSpec(spec: TypeSpec): { type: string; options: Record<string, unknown> } {
@@ -76,17 +78,59 @@ export class ConfigError extends Error {
 }
 
 /** One line per problem: key path, the bad value, what was expected. */
-export function formatZodError(error: ZodError, source: string, root: unknown, pathPrefix = ''): string {
+export function formatZodError(
+  error: ZodError,
+  source: string,
+  root: unknown,
+  pathPrefix = '',
+  schema?: ZodTypeAny,
+): string {
   const lines = error.issues.map((issue) => {
     const path = [pathPrefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
     const value = getPath(root, issue.path);
     const shown = value === undefined ? 'missing' : JSON.stringify(value);
     if (issue.code === 'unrecognized_keys') {
-      return `  ${path}: unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      const allowed = schema ? objectKeysAt(schema, issue.path) : [];
+      const hints = issue.keys.map((k) => {
+        const near = allowed.find((a) => editDistance(a, k) <= 2);
+        return near ? ` (did you mean '${near}' for '${k}'?)` : '';
+      });
+      const expected = allowed.length ? `; expected one of ${allowed.join(', ')}` : '';
+      return `  ${path}: unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}${expected}${hints.join('')}`;
     }
     return `  ${path}: got ${shown}; ${issue.message}`;
   });
   return `${source}: invalid config\n${lines.join('\n')}`;
+}
+
+/** Keys an object schema accepts at a path (through defaults, optionals and effects). */
+function objectKeysAt(schema: ZodTypeAny, path: Array<string | number>): string[] {
+  let cur: ZodTypeAny | undefined = schema;
+  const unwrap = (t: ZodTypeAny | undefined): ZodTypeAny | undefined => {
+    let x = t;
+    for (let i = 0; i < 8 && x; i++) {
+      const def = x._def as { innerType?: ZodTypeAny; schema?: ZodTypeAny };
+      if (def.innerType) x = def.innerType;
+      else if (def.schema) x = def.schema;
+      else break;
+    }
+    return x;
+  };
+  for (const key of path) {
+    const obj = unwrap(cur) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined;
+    cur = obj?.shape?.[String(key)];
+  }
+  const obj = unwrap(cur) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined;
+  return obj?.shape ? Object.keys(obj.shape) : [];
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
 }
 
 function getPath(root: unknown, path: Array<string | number>): unknown {
@@ -105,7 +149,7 @@ export function parseWith<S extends ZodTypeAny>(
   pathPrefix = '',
 ): z.infer<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new ConfigError(formatZodError(result.error, source, value, pathPrefix));
+  if (!result.success) throw new ConfigError(formatZodError(result.error, source, value, pathPrefix, schema));
   return result.data;
 }
 

@@ -31,7 +31,9 @@ describe('config errors name the key path, the bad value and what was expected',
   it('unknown key: train.epoch', () => {
     const err = errorOf({ method: 'byol', train: { epoch: 10 } });
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toMatch(/train: unknown key\(s\) 'epoch'/);
+    expect(err.message).toMatch(
+      /train: unknown key\(s\) 'epoch'; expected one of epochs, maxSteps, .*did you mean 'epochs'/,
+    );
   });
 
   it('every problem is listed, one per line, root keys included', () => {
@@ -47,8 +49,7 @@ describe('config errors name the key path, the bad value and what was expected',
   it('missing method', () => {
     const err = errorOf({});
     expect(err).toBeInstanceOf(ConfigError);
-    // zod's union says only "Invalid input" here (reported: the schema could say what a method spec is).
-    expect(err.message).toContain('  method: got missing;');
+    expect(err.message).toContain('  method: got missing; expected a type name (e.g. "byol") or a mapping');
   });
 
   it("a registration's options are checked under its key: method.hiddenDim, backbone.stem, aggregator.heads", () => {
