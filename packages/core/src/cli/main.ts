@@ -68,7 +68,11 @@ export function buildProgram(): Command {
     .option(
       '--fraction <f>',
       'semi: label fraction, e.g. 0.01 (repeatable)',
-      (v: string, p: number[] = []) => [...p, Number(v)],
+      (v: string, p: number[] = []) => {
+        const f = Number(v);
+        if (!(f > 0 && f <= 1)) throw new InvalidArgumentError(`--fraction must be in (0, 1], got '${v}'`);
+        return [...p, f];
+      },
     )
     .option('--epochs <n>', 'probe / fine-tuning epochs', int('--epochs'))
     .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Plugin } from '../contracts';
 import { OFFICIAL_PLUGIN_PACKAGES } from '../di/known-plugins';
 
@@ -27,29 +29,42 @@ export async function loadPlugins(extra: string[] = [], from = process.cwd()): P
   const require = createRequire(`${from}/`);
   const plugins: Plugin[] = [];
   const missing: string[] = [];
-  const load = async (spec: string): Promise<Record<string, unknown>> => {
-    // Resolve from the user's folder first (their plugins), then from selfsup's own install.
+  // A resolved path becomes a file URL: `file://${path}` breaks on spaces, '#', '%' and drive letters.
+  const importTarget = (target: string) =>
+    import(isAbsolute(target) ? pathToFileURL(target).href : target) as Promise<Record<string, unknown>>;
+  // User plugins resolve from the user's folder first, then from selfsup's own install.
+  const fromUser = async (spec: string): Promise<Record<string, unknown>> => {
     let target = spec;
     try {
       target = require.resolve(spec);
     } catch {
       /* fall back to resolving relative to this module */
     }
-    return (await import(target.startsWith('/') ? `file://${target}` : target)) as Record<string, unknown>;
+    return importTarget(target);
+  };
+  // Official plugins come from selfsup's own install first: their ESM build, the version installed
+  // with this core (require.resolve would pick the CommonJS build and a second copy of core), and
+  // under vitest the source aliases. The user's folder is the fallback (selfsup installed globally).
+  const loadOfficial = async (pkg: string): Promise<Record<string, unknown>> => {
+    try {
+      return await importTarget(pkg);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return fromUser(pkg);
+    }
   };
   for (const pkg of OFFICIAL_PLUGIN_PACKAGES) {
     try {
-      plugins.push(...pluginsOf(await load(pkg)));
+      plugins.push(...pluginsOf(await loadOfficial(pkg)));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') missing.push(pkg);
+      if (isNotFound(err)) missing.push(pkg);
       else throw new Error(`plugin ${pkg} failed to load: ${(err as Error).message}`);
     }
   }
   for (const spec of extra) {
     let mod: Record<string, unknown>;
     try {
-      mod = await load(spec);
+      mod = await fromUser(spec);
     } catch (err) {
       throw new Error(`--plugin ${spec}: cannot load (${(err as Error).message})`);
     }
@@ -60,3 +75,8 @@ export async function loadPlugins(extra: string[] = [], from = process.cwd()): P
   }
   return { plugins, missing };
 }
+
+const isNotFound = (err: unknown): boolean => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+};

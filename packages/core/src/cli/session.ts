@@ -24,20 +24,47 @@ import { prepareRuntime, type Runtime } from './runtime';
 
 export const RESOLVED_CONFIG = 'config.yaml';
 
+/** How errors name a config: its file, and whether --set changed it. */
+export const configSource = (path: string, sets: string[] = []) =>
+  sets.length ? `${path} (with --set overrides)` : path;
+
 /** Reads, overrides and validates a config; errors name the file and the key. */
 export async function loadConfig(path: string, sets: string[] = []): Promise<SelfsupConfig> {
   const raw = applyOverrides(await readConfigFile(path), sets);
-  return parseConfig(raw, sets.length ? `${path} (with --set overrides)` : path);
+  return parseConfig(raw, configSource(path, sets));
+}
+
+/** Everything that shapes the model and the data stream; not epochs or logging. */
+function hashedParts(config: SelfsupConfig): Record<string, unknown> {
+  const { method, backbone, aggregator, optimizer, data } = config;
+  const { seed, batchSize, warmupEpochs } = config.train;
+  return { method, backbone, aggregator, optimizer, data, train: { seed, batchSize, warmupEpochs } };
 }
 
 export function configHash(config: SelfsupConfig): string {
-  // Everything that shapes the model and the data stream; not epochs or logging.
-  const { method, backbone, aggregator, optimizer, data } = config;
-  const { seed, batchSize, warmupEpochs } = config.train;
+  // Same JSON as before the parts were named, so existing checkpoints still resume.
+  const { train, ...rest } = hashedParts(config);
   return createHash('sha256')
-    .update(JSON.stringify({ method, backbone, aggregator, optimizer, data, seed, batchSize, warmupEpochs }))
+    .update(JSON.stringify({ ...rest, ...(train as object) }))
     .digest('hex')
     .slice(0, 16);
+}
+
+/** Key paths whose values differ between two configs, among the keys a resume must keep. */
+export function resumeBreakingChanges(before: SelfsupConfig, after: SelfsupConfig): string[] {
+  const out: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    const isObj = (v: unknown): v is Record<string, unknown> =>
+      v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isObj(a) && isObj(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(a[k], b[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      out.push(`${path} (${JSON.stringify(a) ?? 'unset'} -> ${JSON.stringify(b) ?? 'unset'})`);
+    }
+  };
+  walk(hashedParts(before), hashedParts(after), '');
+  return out;
 }
 
 /** Keys of a registration's zod object schema (empty if it is not an object schema). */
@@ -46,28 +73,31 @@ function schemaKeys(schema: ZodTypeAny | undefined): Set<string> {
   return new Set(shape ? Object.keys(shape) : []);
 }
 
-/** A read-only slice of a dataset, for a held-out split of datasets that have none. */
-class DatasetSlice implements Dataset {
+/** A read-only subset of a dataset's indices, for a held-out split of datasets that have none. */
+class DatasetSubset implements Dataset {
   readonly name: string;
   readonly length: number;
   readonly numClasses?: number;
   readonly classNames?: string[];
   constructor(
     private readonly base: Dataset,
-    private readonly start: number,
-    end: number,
+    private readonly indices: number[],
     part: string,
   ) {
     this.name = `${base.name}[${part}]`;
-    this.length = end - start;
+    this.length = indices.length;
     this.numClasses = base.numClasses;
     this.classNames = base.classNames;
   }
   get(index: number): Promise<Sample> {
-    if (index < 0 || index >= this.length) throw new RangeError(`${this.name}: index ${index} out of range`);
-    return this.base.get(this.start + index);
+    if (!Number.isInteger(index) || index < 0 || index >= this.length)
+      throw new RangeError(`${this.name}: index ${index} out of range`);
+    return this.base.get(this.indices[index]);
   }
 }
+
+/** Every HOLD_OUT_EVERY-th image is held out for evaluation when a dataset has no test split. */
+export const HOLD_OUT_EVERY = 5;
 
 export interface DataSplits {
   train: Dataset;
@@ -75,6 +105,8 @@ export interface DataSplits {
   test?: Dataset;
   /** Labelled training data without augmentation (the kNN memory set). */
   trainEval?: Dataset;
+  /** The dataset as loaded (before any held-out split), e.g. for its skipped-image count. */
+  source: Dataset;
 }
 
 /**
@@ -113,16 +145,32 @@ export async function buildDatasets(session: {
   if (keys.has('split')) {
     const test = await reg.create(candidate('test'));
     const labelled = train.numClasses !== undefined;
-    return { train, test: labelled ? test : undefined, trainEval: labelled ? train : undefined };
+    return {
+      train,
+      test: labelled ? test : undefined,
+      trainEval: labelled ? train : undefined,
+      source: train,
+    };
   }
-  if (train.numClasses === undefined || train.length < 10) return { train };
-  // No test split of its own: hold out the last 20% (deterministic) for evaluation.
-  const cut = Math.floor(train.length * 0.8);
+  if (train.numClasses === undefined || train.length < 10) return { train, source: train };
+  // No test split of its own: hold out every 5th image (deterministic). Not the tail: files come
+  // sorted by class folder, so the last 20% would be the last class only.
+  const kept: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < train.length; i++) (i % HOLD_OUT_EVERY === HOLD_OUT_EVERY - 1 ? held : kept).push(i);
+  const trainPart = new DatasetSubset(train, kept, 'train');
   return {
-    train: new DatasetSlice(train, 0, cut, 'train'),
-    trainEval: new DatasetSlice(train, 0, cut, 'train'),
-    test: new DatasetSlice(train, cut, train.length, 'held-out'),
+    train: trainPart,
+    trainEval: trainPart,
+    test: new DatasetSubset(train, held, 'held-out'),
+    source: train,
   };
+}
+
+/** Paths a dataset skipped as unreadable (image_folder with onBadImage: skip), if it keeps such a list. */
+export function skippedImages(dataset: Dataset): string[] {
+  const bad = (dataset as { badImages?: unknown }).badImages;
+  return Array.isArray(bad) ? bad.filter((p): p is string => typeof p === 'string') : [];
 }
 
 function isOptional(schema: ZodTypeAny | undefined, key: string): boolean {
@@ -156,7 +204,7 @@ export interface Session {
 
 export async function openSession(
   config: SelfsupConfig,
-  opts: { backend?: string; plugins?: string[]; threads?: number },
+  opts: { backend?: string; plugins?: string[]; threads?: number; source?: string },
 ): Promise<Session> {
   const runtime = await prepareRuntime({
     backend: opts.backend,
@@ -164,7 +212,8 @@ export async function openSession(
     plugins: opts.plugins,
     threads: opts.threads,
   });
-  const pipeline = createPipeline(config, { plugins: runtime.plugins });
+  // The source names the config file in errors about options of a type (method, optimizer, ...).
+  const pipeline = createPipeline(config, { plugins: runtime.plugins, source: opts.source });
   return { config, runtime, pipeline };
 }
 
@@ -197,10 +246,26 @@ export async function locateCheckpoint(
   return { file, runDir, configPath };
 }
 
-/** Loads the model part of a trainer checkpoint into the pipeline's method (strict, by name). */
-export async function loadModelWeights(pipeline: Pipeline, file: string): Promise<void> {
+/**
+ * Loads the model part of a trainer checkpoint into the pipeline's method (strict, by name). A
+ * checkpoint of another architecture fails naming the config the model was built from.
+ */
+export async function loadModelWeights(
+  pipeline: Pipeline,
+  file: string,
+  configSource?: string,
+): Promise<void> {
   const ckpt = await new Checkpointer(dirname(file)).load(file);
-  importStateDict(pipeline.method.stateEntries(), ckpt.tensors, { prefix: 'model', source: file });
+  try {
+    importStateDict(pipeline.method.stateEntries(), ckpt.tensors, { prefix: 'model' });
+  } catch (err) {
+    const built = configSource ? ` built from ${configSource}` : '';
+    throw new Error(
+      `checkpoint ${file} does not fit the model${built} (another method, backbone or head size?): ` +
+        (err as Error).message,
+      { cause: err },
+    );
+  }
   const extra = (ckpt.meta as { methodExtra?: Record<string, unknown> } | undefined)?.methodExtra;
   if (extra && pipeline.method.setExtraState) pipeline.method.setExtraState(extra);
 }

@@ -6,6 +6,7 @@ import { segmentationProbe } from '../../eval/seg';
 import type { Sample } from '../../contracts';
 import {
   buildDatasets,
+  configSource,
   evalTransform,
   loadConfig,
   loadModelWeights,
@@ -31,10 +32,15 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
     throw new Error(`eval ${kind}: expected one of ${EVAL_KINDS.join(', ')}`);
   }
   const located = await locateCheckpoint(opts.checkpoint);
-  const config = await loadConfig(opts.config ?? located.configPath, opts.set);
-  const session = await openSession(config, { backend: opts.backend, plugins: opts.plugin });
+  const configPath = opts.config ?? located.configPath;
+  const config = await loadConfig(configPath, opts.set);
+  const session = await openSession(config, {
+    backend: opts.backend,
+    plugins: opts.plugin,
+    source: configSource(configPath, opts.set),
+  });
   try {
-    await loadModelWeights(session.pipeline, located.file);
+    await loadModelWeights(session.pipeline, located.file, configPath);
     const splits = await buildDatasets(session);
     if (!splits.trainEval || !splits.test) {
       throw new Error(`eval ${kind}: dataset '${config.data.dataset}' has no labels to evaluate with`);
@@ -65,7 +71,8 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
           seed,
           evalTransform: transform,
         });
-        results[`semi_${fraction * 100}pct_top1`] = r.top1;
+        // toPrecision: 0.07 * 100 is 7.000000000000001.
+        results[`semi_${Number((fraction * 100).toPrecision(6))}pct_top1`] = r.top1;
       }
     } else {
       const sampleTransform = (s: Sample): Sample => ({ ...s, image: transform(s.image) });

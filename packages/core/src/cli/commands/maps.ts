@@ -4,6 +4,7 @@ import { resolveType } from '../../di/registry';
 import { evaluateAlignmentMaps } from '../../eval/maps';
 import {
   buildDatasets,
+  configSource,
   evalTransform,
   loadConfig,
   loadModelWeights,
@@ -25,10 +26,15 @@ export interface MapsOptions {
 /** PNG grids of every slot's alignment map over the images, and the map-mass-on-object score. */
 export async function mapsCommand(opts: MapsOptions): Promise<number> {
   const located = await locateCheckpoint(opts.checkpoint);
-  const config = await loadConfig(opts.config ?? located.configPath, opts.set);
-  const session = await openSession(config, { backend: opts.backend, plugins: opts.plugin });
+  const configPath = opts.config ?? located.configPath;
+  const config = await loadConfig(configPath, opts.set);
+  const session = await openSession(config, {
+    backend: opts.backend,
+    plugins: opts.plugin,
+    source: configSource(configPath, opts.set),
+  });
   try {
-    await loadModelWeights(session.pipeline, located.file);
+    await loadModelWeights(session.pipeline, located.file, configPath);
     const size = config.data.imageSize;
     const dataset = opts.images
       ? await resolveType<DatasetRegistration>(
@@ -40,7 +46,7 @@ export async function mapsCommand(opts: MapsOptions): Promise<number> {
           path: opts.images,
           resize: size,
         })
-      : ((await buildDatasets(session)).test ?? (await buildDatasets(session)).train);
+      : await buildDatasets(session).then((s) => s.test ?? s.train);
     const outDir = resolve(opts.out ?? `${located.runDir}/maps`);
     const score = await evaluateAlignmentMaps(session.pipeline.method, dataset, {
       transform: evalTransform(size),

@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { Trainer } from '../../train/trainer';
+import { Checkpointer } from '../../io/checkpoint';
+import type { SelfsupConfig } from '../../config/schema';
 import { extractFeatures } from '../../eval/features';
 import { knnAccuracy } from '../../eval/knn';
 import { linearProbe } from '../../eval/linear';
@@ -8,11 +11,14 @@ import {
   buildDatasets,
   buildViews,
   configHash,
+  configSource,
   configToYaml,
   evalTransform,
   loadConfig,
   openSession,
   RESOLVED_CONFIG,
+  resumeBreakingChanges,
+  skippedImages,
   type DataSplits,
   type Session,
 } from '../session';
@@ -60,19 +66,24 @@ export async function finalEvaluation(
 }
 
 export async function trainCommand(opts: TrainOptions): Promise<number> {
-  const sets = [...(opts.set ?? [])];
-  if (opts.workers !== undefined) sets.push(`train.workers=${opts.workers}`);
-  if (opts.quiet) sets.push('train.quiet=true');
-  const config = await loadConfig(opts.config, sets);
+  const config = await loadConfig(opts.config, opts.set);
+  // Flags after validation, so errors say "(with --set overrides)" only when there were some.
+  if (opts.workers !== undefined) config.train.workers = opts.workers;
+  if (opts.quiet) config.train.quiet = true;
   const runDir = resolve(opts.out ?? join('runs', basename(opts.config, extname(opts.config))));
+  // Before anything is written: the run directory's config.yaml is what eval, maps and resume read.
+  await checkRunDirectory(runDir, config, opts.resume ?? false);
   const session = await openSession(config, {
     backend: opts.backend,
     plugins: opts.plugin,
     threads: config.train.workers,
+    source: configSource(opts.config, opts.set),
   });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   try {
     const splits = await buildDatasets(session);
+    const skippedAtLoad = skippedImages(splits.source).length;
+    if (skippedAtLoad > 0) log(skippedLine(splits, skippedAtLoad));
     const views = buildViews(session);
     await mkdir(runDir, { recursive: true });
     await writeFile(join(runDir, RESOLVED_CONFIG), configToYaml(config));
@@ -111,6 +122,8 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     });
     const summary = await trainer.run();
     const scores = await finalEvaluation(session, splits, log);
+    const skipped = skippedImages(splits.source);
+    if (skipped.length > skippedAtLoad) log(skippedLine(splits, skipped.length));
     const result = {
       runDir,
       steps: summary.steps,
@@ -119,6 +132,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       knn: scores.knn,
       linear: scores.linear,
       checkpoint: summary.lastCheckpoint,
+      ...(skipped.length > 0 && { skippedImages: skipped }),
     };
     await writeFile(join(runDir, 'final.json'), `${JSON.stringify(result, null, 2)}\n`);
     const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
@@ -128,5 +142,41 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     return 0;
   } finally {
     session.pipeline.dispose();
+  }
+}
+
+function skippedLine(splits: DataSplits, count: number): string {
+  const paths = skippedImages(splits.source);
+  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, ... (${paths.length - 5} more)` : '');
+  return `data: skipped ${count} unreadable image(s) of ${splits.source.length} (onBadImage: skip): ${shown}`;
+}
+
+/**
+ * Refuses, before config.yaml is overwritten, a run directory that already holds another run
+ * (without --resume) or whose run was trained under settings a resume cannot change.
+ */
+async function checkRunDirectory(runDir: string, config: SelfsupConfig, resume: boolean): Promise<void> {
+  const existing = await new Checkpointer(join(runDir, 'checkpoints')).list();
+  if (existing.length === 0) return;
+  if (!resume) {
+    throw new Error(
+      `run directory ${runDir} already has checkpoints (latest step ${existing[existing.length - 1].step}); ` +
+        'pass --resume to continue it, or --out to choose a new run directory',
+    );
+  }
+  const previousPath = join(runDir, RESOLVED_CONFIG);
+  if (!existsSync(previousPath)) return;
+  let previous: SelfsupConfig;
+  try {
+    previous = await loadConfig(previousPath);
+  } catch {
+    return; // Unreadable: the checkpoint's own config hash still guards the resume.
+  }
+  const changed = resumeBreakingChanges(previous, config);
+  if (changed.length > 0) {
+    throw new Error(
+      `cannot resume ${runDir}: these settings differ from its ${RESOLVED_CONFIG}: ${changed.join(', ')}; ` +
+        'only train.epochs, train.maxSteps, logging, checkpointing and eval settings may change on resume',
+    );
   }
 }
