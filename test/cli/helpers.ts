@@ -1,6 +1,6 @@
 /** Shared helpers for the end-to-end CLI tests: run `selfsup` in-process, tiny configs, PNG folders. */
-import { vi } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, vi } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,8 +53,17 @@ export async function runCli(args: string[]): Promise<CliResult> {
 /** Lines of stderr that are errors (the CLI prefixes each with `selfsup: `). */
 export const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('selfsup: '));
 
+const created: string[] = [];
+// Registered at import, so it runs after each test file that uses tmpDir (SELFSUP_KEEP_TMP=1 keeps them).
+afterAll(() => {
+  if (process.env.SELFSUP_KEEP_TMP) return;
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tmpDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), `selfsup-cli-${tag}-`));
+  const dir = mkdtempSync(join(tmpdir(), `selfsup-cli-${tag}-`));
+  created.push(dir);
+  return dir;
 }
 
 export type MethodName = 'byol' | 'moco' | 'lewel_b' | 'lewel_m';

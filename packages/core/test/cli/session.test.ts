@@ -1,7 +1,7 @@
 /** CLI building blocks: --set overrides, resume-safe config changes, held-out split, plugin files. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -9,6 +9,9 @@ import { applyOverrides, loadPlugins } from '../../src/cli';
 import { buildDatasets, configHash, resumeBreakingChanges } from '../../src/cli/session';
 import { parseConfig, type SelfsupConfig } from '../../src/config/schema';
 import { createRegistryContainer, type Pipeline } from '../../src/di/pipeline';
+
+const tmp = mkdtempSync(join(tmpdir(), 'selfsup-cli-unit-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const base = () =>
   parseConfig({
@@ -84,7 +87,7 @@ describe('resume and the config hash', () => {
 
 describe('buildDatasets', () => {
   it('holds out every 5th image of a folder without a test split, so every class is in both parts', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'selfsup-split-'));
+    const root = mkdtempSync(join(tmp, 'split-'));
     for (const c of ['cat', 'dog']) {
       mkdirSync(join(root, c));
       for (let i = 0; i < 10; i++) {
@@ -117,7 +120,7 @@ describe('buildDatasets', () => {
 describe('loadPlugins', () => {
   // ('#' and '%' in paths are checked against the built CLI: vite-node resolves file URLs its own way.)
   it('loads a plugin file by path; a missing file is named', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'selfsup-plugin-')), 'my plugins');
+    const dir = join(tmp, 'my plugins');
     mkdirSync(dir);
     const file = join(dir, 'plugin.mjs');
     writeFileSync(file, "export default { name: 'local-test-plugin', register() {} };\n");
