@@ -92,10 +92,7 @@ describe('selfsup parity', () => {
     expect(errorLines(r.stderr)).toEqual([`selfsup: ${dir}/inputs.safetensors: missing 'step1.view2'`]);
   });
 
-  // Known bug, reported to the owner of core/parity: runParity checks only the expected tensors
-  // present, so a fixture with a gradient or final state missing still passes. `it.fails` flips
-  // to a failure when that is fixed: then make this a plain `it`.
-  it.fails('an expected tensor missing from the fixture fails the run, naming it', async () => {
+  it('an expected tensor missing from the fixture fails the run, naming it', async () => {
     const name = `grad.${conv1}`;
     const dir = await brokenCopy('expected', (t) => t.delete(name));
     const r = await runCli(['parity', dir, '--backend', 'cpu']);

@@ -73,6 +73,15 @@ function compareLoss(name: string, actual: number, expected: number): ParityChec
   };
 }
 
+/** A tensor the model has but the fixture does not pin: a failed check named after it. */
+const missingExpected = (name: string): ParityCheck => ({
+  name: `${name} (missing from expected.safetensors)`,
+  kind: 'tensor',
+  error: Infinity,
+  bound: 0,
+  ok: false,
+});
+
 const toData = (t: tf.Tensor): TensorData => ({ shape: [...t.shape], data: t.dataSync() as Float32Array });
 
 /** Our diagnostics in the reference's layout: aligned [B,S,D] -> (B,D,S); the rest as is. */
@@ -135,6 +144,10 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
             }
           }
           const byName = new Map(method.trainableParameters().map((e) => [e.name, e]));
+          // Every parameter we train must be pinned by the fixture, not only those it lists.
+          for (const name of byName.keys()) {
+            if (!fixture.expected.has(`grad.${name}`)) checks.push(missingExpected(`grad.${name}`));
+          }
           for (const [name, expected] of fixture.expected) {
             if (!name.startsWith('grad.')) continue;
             const param = name.slice('grad.'.length);
@@ -162,6 +175,9 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
     }
 
     const finalState = exportStateDict(method.stateEntries());
+    for (const name of finalState.keys()) {
+      if (!fixture.expected.has(`final.${name}`)) checks.push(missingExpected(`final.${name}`));
+    }
     for (const [name, expected] of fixture.expected) {
       if (!name.startsWith('final.')) continue;
       const actual = finalState.get(name.slice('final.'.length));

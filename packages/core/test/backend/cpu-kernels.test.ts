@@ -50,7 +50,7 @@ describe('cpu Conv2DBackpropFilter via one Conv2D', () => {
       const y = tf.conv2d(x, w, c.s as 1, c.pad);
       const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3) as tf.Tensor4D;
       // d/dW of sum(conv(x, W) * dy) is exactly Conv2DBackpropFilter(x, dy).
-      const dw = tf.grad((wv: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(x, wv, c.s as 1, c.pad), dy)))(w);
+      const dw = tf.grad((wv) => tf.sum(tf.mul(tf.conv2d(x, wv as tf.Tensor4D, c.s as 1, c.pad), dy)))(w);
       const info = tf.backend_util.computeConv2DInfo(x.shape, w.shape, c.s, 1, c.pad);
       const expected = referenceFilterGrad(
         x.dataSync() as Float32Array,
