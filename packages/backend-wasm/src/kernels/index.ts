@@ -8,6 +8,7 @@ import { batchMatMulConfig } from './batch_mat_mul';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d_backprop';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { meanConfig, sumConfig } from './reductions';
+import { unsortedSegmentSumConfig } from './unsorted_segment_sum';
 import { captureStock, stockKernel } from './util';
 
 export const trainingKernels: readonly KernelConfig[] = [
@@ -17,6 +18,7 @@ export const trainingKernels: readonly KernelConfig[] = [
   batchMatMulConfig,
   sumConfig,
   meanConfig,
+  unsortedSegmentSumConfig,
 ];
 
 /** Names of the kernels `registerTrainingKernels` installs. */

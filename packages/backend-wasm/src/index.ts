@@ -1,0 +1,25 @@
+import { registerType, type BackendRegistration, type Plugin } from '@selfsup/core';
+import { WasmBackendProvider } from './provider';
+
+export { WasmBackendProvider, defaultWasmThreads } from './provider';
+export { registerTrainingKernels, unregisterTrainingKernels, trainingKernelNames } from './kernels';
+export { activateWasm, wasmState, wasmPackageVersion } from './wasm_init';
+export type { WasmBuild, WasmState } from './wasm_init';
+
+const PLUGIN = '@selfsup/backend-wasm';
+
+export const wasmBackendRegistration: BackendRegistration = {
+  type: 'wasm',
+  plugin: PLUGIN,
+  description: 'WebAssembly: portable, XNNPACK + SIMD + threads, with the kernels training needs',
+  create: () => new WasmBackendProvider(),
+};
+
+export const wasmBackendPlugin: Plugin = {
+  name: PLUGIN,
+  register(container) {
+    registerType(container, 'Backend', wasmBackendRegistration);
+  },
+};
+
+export default wasmBackendPlugin;
