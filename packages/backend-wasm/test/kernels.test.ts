@@ -11,18 +11,23 @@ beforeAll(async () => {
 });
 
 type Pad = 'same' | 'valid';
-const convCases: Array<{ k: number; s: 1 | 2; pad: Pad; h: number; w: number; n: number }> = [];
+const convCases: Array<{ k: number; s: 1 | 2; pad: Pad | number; h: number; w: number; n: number }> = [];
 for (const k of [1, 3, 7])
   for (const s of [1, 2] as const)
     for (const pad of ['same', 'valid'] as const) convCases.push({ k, s, pad, h: 9, w: 11, n: 1 });
 convCases.push({ k: 3, s: 2, pad: 'same', h: 8, w: 8, n: 2 });
 convCases.push({ k: 3, s: 2, pad: 'valid', h: 10, w: 7, n: 2 });
+// PyTorch-style symmetric numeric padding, as the ResNet layers use (k3 p1, k7 s2 p3, k1 s2 p0).
+convCases.push({ k: 3, s: 1, pad: 1, h: 9, w: 8, n: 2 });
+convCases.push({ k: 3, s: 2, pad: 1, h: 9, w: 8, n: 2 });
+convCases.push({ k: 7, s: 2, pad: 3, h: 11, w: 10, n: 1 });
+convCases.push({ k: 1, s: 2, pad: 0, h: 8, w: 9, n: 2 });
 
 describe('conv2d kernels match cpu', () => {
   const ci = 3;
   const co = 5;
   for (const c of convCases) {
-    const name = `k${c.k} s${c.s} ${c.pad} ${c.n}x${c.h}x${c.w}`;
+    const name = `k${c.k} s${c.s} pad ${c.pad} ${c.n}x${c.h}x${c.w}`;
     const xShape = [c.n, c.h, c.w, ci];
     const wShape = [c.k, c.k, ci, co];
     const info = tf.backend_util.computeConv2DInfo(
@@ -33,7 +38,7 @@ describe('conv2d kernels match cpu', () => {
       c.pad,
     );
     const dyShape = info.outShape;
-    const seed = c.k * 100 + c.s * 10 + (c.pad === 'same' ? 1 : 0) + c.h;
+    const seed = c.k * 100 + c.s * 10 + (c.pad === 'same' ? 1 : c.pad === 'valid' ? 0 : 2 + c.pad) + c.h;
 
     it(`Conv2D ${name}`, async () => {
       const err = await compareBackends([randomInput(xShape, seed), randomInput(wShape, seed + 1)], (x, w) =>
