@@ -115,6 +115,17 @@ async function createThreadedModule(threads: number): Promise<EmscriptenModule> 
   return wasm;
 }
 
+/**
+ * The pool's pthreads wait for work forever, and a ref'd worker keeps Node's event loop alive: a
+ * script would never exit. The main thread drives all work synchronously, so the workers need
+ * no hold on the loop.
+ */
+function unrefWorkers(wasm: EmscriptenModule): void {
+  type W = { unref?(): void };
+  const pt = wasm.PThread as unknown as { runningWorkers?: W[]; unusedWorkers?: W[] } | undefined;
+  for (const w of [...(pt?.runningWorkers ?? []), ...(pt?.unusedWorkers ?? [])]) w.unref?.();
+}
+
 let stockFactory: (() => Promise<tf.KernelBackend> | tf.KernelBackend) | undefined;
 
 /**
@@ -163,7 +174,12 @@ export async function activateWasm(threads: number): Promise<WasmState> {
   } else {
     tf.registerBackend(
       'wasm',
-      async () => new BackendWasm((await createThreadedModule(threads)) as never),
+      async () => {
+        const wasm = await createThreadedModule(threads);
+        const backend = new BackendWasm(wasm as never); // starts the XNNPACK thread pool
+        unrefWorkers(wasm);
+        return backend;
+      },
       0,
     );
   }
