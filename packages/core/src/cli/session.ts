@@ -273,3 +273,28 @@ export async function loadModelWeights(
 export function configToYaml(config: SelfsupConfig): string {
   return YAML.stringify(config);
 }
+
+/** Opens the session of a trained run: its checkpoint, its config (or another), the weights loaded. */
+export async function openCheckpointSession(opts: {
+  checkpoint: string;
+  config?: string;
+  set?: string[];
+  backend?: string;
+  plugin?: string[];
+}): Promise<Session & { located: { file: string; runDir: string; configPath: string } }> {
+  const located = await locateCheckpoint(opts.checkpoint);
+  const configPath = opts.config ?? located.configPath;
+  const config = await loadConfig(configPath, opts.set);
+  const session = await openSession(config, {
+    backend: opts.backend,
+    plugins: opts.plugin,
+    source: configSource(configPath, opts.set),
+  });
+  try {
+    await loadModelWeights(session.pipeline, located.file, configPath);
+  } catch (err) {
+    session.pipeline.dispose();
+    throw err;
+  }
+  return { ...session, located };
+}

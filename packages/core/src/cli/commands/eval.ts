@@ -4,15 +4,7 @@ import { linearProbe } from '../../eval/linear';
 import { semiSupervised } from '../../eval/semi';
 import { segmentationProbe } from '../../eval/seg';
 import type { Sample } from '../../contracts';
-import {
-  buildDatasets,
-  configSource,
-  evalTransform,
-  loadConfig,
-  loadModelWeights,
-  locateCheckpoint,
-  openSession,
-} from '../session';
+import { buildDatasets, evalTransform, openCheckpointSession } from '../session';
 
 export const EVAL_KINDS = ['knn', 'linear', 'semi', 'seg'] as const;
 
@@ -31,16 +23,9 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
   if (!(EVAL_KINDS as readonly string[]).includes(kind)) {
     throw new Error(`eval ${kind}: expected one of ${EVAL_KINDS.join(', ')}`);
   }
-  const located = await locateCheckpoint(opts.checkpoint);
-  const configPath = opts.config ?? located.configPath;
-  const config = await loadConfig(configPath, opts.set);
-  const session = await openSession(config, {
-    backend: opts.backend,
-    plugins: opts.plugin,
-    source: configSource(configPath, opts.set),
-  });
+  const session = await openCheckpointSession(opts);
+  const { config, located } = session;
   try {
-    await loadModelWeights(session.pipeline, located.file, configPath);
     const splits = await buildDatasets(session);
     if (!splits.trainEval || !splits.test) {
       throw new Error(`eval ${kind}: dataset '${config.data.dataset}' has no labels to evaluate with`);

@@ -2,15 +2,7 @@ import { resolve } from 'node:path';
 import type { DatasetRegistration } from '../../contracts';
 import { resolveType } from '../../di/registry';
 import { evaluateAlignmentMaps } from '../../eval/maps';
-import {
-  buildDatasets,
-  configSource,
-  evalTransform,
-  loadConfig,
-  loadModelWeights,
-  locateCheckpoint,
-  openSession,
-} from '../session';
+import { buildDatasets, evalTransform, openCheckpointSession } from '../session';
 
 export interface MapsOptions {
   checkpoint: string;
@@ -25,16 +17,9 @@ export interface MapsOptions {
 
 /** PNG grids of every slot's alignment map over the images, and the map-mass-on-object score. */
 export async function mapsCommand(opts: MapsOptions): Promise<number> {
-  const located = await locateCheckpoint(opts.checkpoint);
-  const configPath = opts.config ?? located.configPath;
-  const config = await loadConfig(configPath, opts.set);
-  const session = await openSession(config, {
-    backend: opts.backend,
-    plugins: opts.plugin,
-    source: configSource(configPath, opts.set),
-  });
+  const session = await openCheckpointSession(opts);
+  const { config, located } = session;
   try {
-    await loadModelWeights(session.pipeline, located.file, configPath);
     const size = config.data.imageSize;
     const dataset = opts.images
       ? await resolveType<DatasetRegistration>(
