@@ -13,7 +13,7 @@ function convGrads(): Float32Array[] {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
     const f = (a: tf.Tensor, b: tf.Tensor) => {
-      let h = tf.conv2d(xt, a as tf.Tensor4D, 1, 'same');
+      let h: tf.Tensor = tf.conv2d(xt, a as tf.Tensor4D, 1, 'same');
       const { mean, variance } = tf.moments(h, [0, 1, 2], true);
       h = tf.relu(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))));
       return tf.mean(tf.square(tf.conv2d(h as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')));

@@ -14,7 +14,8 @@
  */
 import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapF32, release, run, slice, sizeOf, transpose, zeros, type BackendWasm } from './util';
+import { batchMatMul } from './batch_mat_mul';
+import { heapF32, release, reshape, run, sizeOf, slice4d, transpose, zeros, type BackendWasm } from './util';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -59,7 +60,7 @@ function cropForPadding(
   const left = Math.max(0, -l);
   const hh = h - top - Math.max(0, -b);
   const ww = w - left - Math.max(0, -r);
-  const out = slice(backend, x, [0, top, left, 0], [n, hh, ww, c]);
+  const out = slice4d(backend, x, [0, top, left, 0], [n, hh, ww, c]);
   return { x: out, pad: [Math.max(0, t), Math.max(0, b), Math.max(0, l), Math.max(0, r)], cropped: true };
 }
 
@@ -90,7 +91,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: b0, attrs })
     pad,
     dimRoundingMode,
   );
-  const { inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const {
     filterHeight: kh,
     filterWidth: kw,
@@ -105,6 +106,22 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: b0, attrs })
   // Output kh x kw of a dilated (ho x wo) filter over H+pt+pb: pb = kh - 1 + (ho-1)*sh + 1 - H - pt.
   const pb = kh + (ho - 1) * sh - h - pt;
   const pr = kw + (wo - 1) * sw - w - pl;
+
+  if (kh === 1 && kw === 1 && pt === 0 && pl === 0) {
+    // A 1x1 filter (ResNet's downsample shortcut): dW = xs^T dy, one GEMM with K = N*Ho*Wo, where
+    // xs is x at the strided pixels. As a convolution its output would be Ci pixels only.
+    const xs = sh === 1 && sw === 1 ? x : slice4d(backend, x, [0, 0, 0, 0], [n, ho, wo, ci], [1, sh, sw]);
+    const a = reshape(backend, xs, [n * ho * wo, ci]);
+    const b = reshape(backend, dy, [n * ho * wo, co]);
+    const prod = batchMatMul({
+      inputs: { a, b },
+      backend,
+      attrs: { transposeA: true, transposeB: false },
+    }) as TensorInfo;
+    const dw = reshape(backend, prod, [1, 1, ci, co]);
+    release(backend, a, b, prod, xs !== x ? xs : null);
+    return dw;
+  }
 
   const xt = transpose(backend, x, [3, 1, 2, 0]); // [Ci, H, W, N]
   const dyt = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
@@ -183,21 +200,7 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) 
     for (let rx = 0; rx < sw; rx++) {
       const px = rowPhase(rx, kw, sw, pl, wo, w);
       if (py.outLen === 0 || px.outLen === 0 || py.taps === 0 || px.taps === 0) continue;
-      const sub = run(
-        'StridedSlice',
-        backend,
-        { x: wr },
-        {
-          begin: [py.begin, px.begin, 0, 0],
-          end: [py.begin + sh * (py.taps - 1) + 1, px.begin + sw * (px.taps - 1) + 1, co, ci],
-          strides: [sh, sw, 1, 1],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        },
-      );
+      const sub = slice4d(backend, wr, [py.begin, px.begin, 0, 0], [py.taps, px.taps, co, ci], [sh, sw, 1]);
       const c = cropForPadding(backend, dy, [py.padBefore, py.padAfter, px.padBefore, px.padAfter]);
       const phase = conv(backend, c.x, sub, c.pad); // [N, py.outLen, px.outLen, Ci]
       scatterPhase(

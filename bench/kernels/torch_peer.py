@@ -1,0 +1,82 @@
+"""PyTorch peer of bench/kernels/wasm.ts: GFLOP/s of conv2d forward, its input and weight
+gradients, and the MLP-head matmuls, at CIFAR ResNet-18 w16 shapes (batch 64), 1 and 2 threads.
+
+    /usr/bin/python3 bench/kernels/torch_peer.py [threads...]      (default: 1 2)
+
+Prints a markdown table. NCHW float32 (PyTorch's native layout). Best of several runs after a
+warm-up, as in wasm.ts. Shapes mirror bench/kernels/shapes.ts.
+"""
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.nn.grad import conv2d_input, conv2d_weight
+
+BATCH = 64
+CONV = [  # name, h, ci, co, k, stride
+    ("stage1 3x3 s1", 32, 16, 16, 3, 1),
+    ("stage2 3x3 s2", 32, 16, 32, 3, 2),
+    ("stage2 1x1 s2", 32, 16, 32, 1, 2),
+    ("stage2 3x3 s1", 16, 32, 32, 3, 1),
+    ("stage3 3x3 s2", 16, 32, 64, 3, 2),
+    ("stage3 3x3 s1", 8, 64, 64, 3, 1),
+    ("stage4 3x3 s2", 8, 64, 128, 3, 2),
+    ("stage4 3x3 s1", 4, 128, 128, 3, 1),
+]
+MATMUL = [  # name, m, k, n, transpose_a, transpose_b
+    ("fc 128->512 fwd", BATCH, 128, 512, False, False),
+    ("fc 128->512 dX (dy W^T)", BATCH, 512, 128, False, True),
+    ("fc 128->512 dW (x^T dy)", 128, BATCH, 512, True, False),
+    ("fc 512->128 fwd", BATCH, 512, 128, False, False),
+    ("fc 512->128 dW (x^T dy)", 512, BATCH, 128, True, False),
+]
+
+
+def best_ms(f):
+    f()
+    best, total, i = float("inf"), 0.0, 0
+    while i < 15 and (i < 3 or total < 1.5):
+        t0 = time.perf_counter()
+        f()
+        dt = time.perf_counter() - t0
+        best, total, i = min(best, dt), total + dt, i + 1
+    return best * 1e3
+
+
+def main():
+    threads = [int(a) for a in sys.argv[1:]] or [1, 2]
+    torch.manual_seed(0)
+    rows, cols = {}, []
+    for t in threads:
+        torch.set_num_threads(t)
+        col = f"torch {torch.get_num_threads()}t"
+        cols.append(col)
+        with torch.no_grad():
+            for name, h, ci, co, k, s in CONV:
+                pad = k // 2
+                x = torch.rand(BATCH, ci, h, h) * 2 - 1
+                w = torch.rand(co, ci, k, k) * 2 - 1
+                y = F.conv2d(x, w, stride=s, padding=pad)
+                dy = torch.rand_like(y) * 2 - 1
+                flops = 2 * BATCH * y.shape[2] * y.shape[3] * ci * co * k * k
+                g = lambda f: f"{flops / best_ms(f) / 1e6:.1f}"
+                rows.setdefault((name, "conv2d"), {})[col] = g(lambda: F.conv2d(x, w, stride=s, padding=pad))
+                rows.setdefault((name, "backprop input"), {})[col] = g(
+                    lambda: conv2d_input(x.shape, w, dy, stride=s, padding=pad))
+                rows.setdefault((name, "backprop filter"), {})[col] = g(
+                    lambda: conv2d_weight(x, w.shape, dy, stride=s, padding=pad))
+            for name, m, k, n, ta, tb in MATMUL:
+                a = torch.rand(k, m) if ta else torch.rand(m, k)
+                b = torch.rand(n, k) if tb else torch.rand(k, n)
+                aa, bb = (a.t() if ta else a), (b.t() if tb else b)
+                ms = best_ms(lambda: aa @ bb)
+                rows.setdefault((name, "matMul"), {})[col] = f"{2 * m * k * n / ms / 1e6:.1f}"
+    print(f"| shape (batch {BATCH}) | op | " + " | ".join(cols) + " |")
+    print("|---|---|" + "|".join("---:" for _ in cols) + "|")
+    for (name, op), cells in rows.items():
+        print(f"| {name} | {op} | " + " | ".join(cells.get(c, "") for c in cols) + " |")
+
+
+if __name__ == "__main__":
+    main()
