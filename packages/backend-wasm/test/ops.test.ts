@@ -84,6 +84,9 @@ const cases: Record<string, { shapes: number[][]; f: (...xs: T[]) => T; positive
   mean: { shapes: [[4, 6, 5]], f: (x) => tf.mean(x, [0, 2]) },
   sum: { shapes: [[4, 6, 5]], f: (x) => tf.sum(x, 1) },
   softmax: { shapes: [[5, 7]], f: (x) => tf.softmax(tf.mul(x, 4)) },
+  // MoCo's logits: 1 positive + a 4096-key queue at temperature 0.2.
+  'softmax over 4097 logits': { shapes: [[4, 4097]], f: (x) => tf.softmax(tf.div(x, 0.2)) },
+  'logSoftmax over 4097 logits': { shapes: [[4, 4097]], f: (x) => tf.logSoftmax(tf.div(x, 0.2)) },
   logSoftmax: { shapes: [[5, 7]], f: (x) => tf.logSoftmax(tf.mul(x, 4)) },
   logSumExp: { shapes: [[5, 7]], f: (x) => tf.logSumExp(tf.mul(x, 4), 1) },
   max: { shapes: [[5, 7]], f: (x) => tf.max(x, 1) },
