@@ -28,6 +28,8 @@ export const convFlops = (s: ConvShape) => 2 * BATCH * convOut(s) ** 2 * s.ci * 
 /** MLP head on the 128-d pooled features: forward x W and its two gradients. */
 export interface MatMulShape {
   name: string;
+  /** Batch of independent products (batched matMul), 1 for plain 2-D. */
+  batch?: number;
   m: number;
   k: number;
   n: number;
@@ -40,5 +42,33 @@ export const matMulShapes: MatMulShape[] = [
   { name: 'fc 128->512 dW (x^T dy)', m: 128, k: BATCH, n: 512, transposeA: true, transposeB: false },
   { name: 'fc 512->128 fwd', m: BATCH, k: 512, n: 128, transposeA: false, transposeB: false },
   { name: 'fc 512->128 dW (x^T dy)', m: 512, k: BATCH, n: 128, transposeA: true, transposeB: false },
+  // LEWEL-style aligned pooling: per image, 8 maps over 16 positions times [16, 128] features.
+  {
+    name: 'batched 8x16 @ 16x128 fwd',
+    batch: BATCH,
+    m: 8,
+    k: 16,
+    n: 128,
+    transposeA: false,
+    transposeB: false,
+  },
+  {
+    name: 'batched 8x16 @ 16x128 dF',
+    batch: BATCH,
+    m: 16,
+    k: 8,
+    n: 128,
+    transposeA: true,
+    transposeB: false,
+  },
+  {
+    name: 'batched 8x128 @ (16x128)^T dMaps',
+    batch: BATCH,
+    m: 8,
+    k: 128,
+    n: 16,
+    transposeA: false,
+    transposeB: true,
+  },
 ];
-export const matMulFlops = (s: MatMulShape) => 2 * s.m * s.k * s.n;
+export const matMulFlops = (s: MatMulShape) => 2 * (s.batch ?? 1) * s.m * s.k * s.n;

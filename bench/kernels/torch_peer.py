@@ -24,12 +24,15 @@ CONV = [  # name, h, ci, co, k, stride
     ("stage4 3x3 s2", 8, 64, 128, 3, 2),
     ("stage4 3x3 s1", 4, 128, 128, 3, 1),
 ]
-MATMUL = [  # name, m, k, n, transpose_a, transpose_b
-    ("fc 128->512 fwd", BATCH, 128, 512, False, False),
-    ("fc 128->512 dX (dy W^T)", BATCH, 512, 128, False, True),
-    ("fc 128->512 dW (x^T dy)", 128, BATCH, 512, True, False),
-    ("fc 512->128 fwd", BATCH, 512, 128, False, False),
-    ("fc 512->128 dW (x^T dy)", 512, BATCH, 128, True, False),
+MATMUL = [  # name, batch, m, k, n, transpose_a, transpose_b
+    ("fc 128->512 fwd", 0, BATCH, 128, 512, False, False),
+    ("fc 128->512 dX (dy W^T)", 0, BATCH, 512, 128, False, True),
+    ("fc 128->512 dW (x^T dy)", 0, 128, BATCH, 512, True, False),
+    ("fc 512->128 fwd", 0, BATCH, 512, 128, False, False),
+    ("fc 512->128 dW (x^T dy)", 0, 512, BATCH, 128, True, False),
+    ("batched 8x16 @ 16x128 fwd", BATCH, 8, 16, 128, False, False),
+    ("batched 8x16 @ 16x128 dF", BATCH, 16, 8, 128, True, False),
+    ("batched 8x128 @ (16x128)^T dMaps", BATCH, 8, 128, 16, False, True),
 ]
 
 
@@ -66,12 +69,15 @@ def main():
                     lambda: conv2d_input(x.shape, w, dy, stride=s, padding=pad))
                 rows.setdefault((name, "backprop filter"), {})[col] = g(
                     lambda: conv2d_weight(x, w.shape, dy, stride=s, padding=pad))
-            for name, m, k, n, ta, tb in MATMUL:
-                a = torch.rand(k, m) if ta else torch.rand(m, k)
-                b = torch.rand(n, k) if tb else torch.rand(k, n)
-                aa, bb = (a.t() if ta else a), (b.t() if tb else b)
+            for name, batch, m, k, n, ta, tb in MATMUL:
+                lead = (batch,) if batch else ()
+                a = torch.rand(*lead, k, m) if ta else torch.rand(*lead, m, k)
+                b = torch.rand(*lead, n, k) if tb else torch.rand(*lead, k, n)
+                aa = a.transpose(-1, -2) if ta else a
+                bb = b.transpose(-1, -2) if tb else b
                 ms = best_ms(lambda: aa @ bb)
-                rows.setdefault((name, "matMul"), {})[col] = f"{2 * m * k * n / ms / 1e6:.1f}"
+                flops = 2 * max(batch, 1) * m * k * n
+                rows.setdefault((name, "matMul"), {})[col] = f"{flops / ms / 1e6:.1f}"
     print(f"| shape (batch {BATCH}) | op | " + " | ".join(cols) + " |")
     print("|---|---|" + "|".join("---:" for _ in cols) + "|")
     for (name, op), cells in rows.items():

@@ -97,8 +97,9 @@ for (let pass = 0; pass < passes; pass++) {
         tf.dispose([x, w, dy]);
       }
       for (const s of matMulShapes) {
-        const a = rand(s.transposeA ? [s.k, s.m] : [s.m, s.k]);
-        const b = rand(s.transposeB ? [s.n, s.k] : [s.k, s.n]);
+        const lead = s.batch != null ? [s.batch] : [];
+        const a = rand([...lead, ...(s.transposeA ? [s.k, s.m] : [s.m, s.k])]);
+        const b = rand([...lead, ...(s.transposeB ? [s.n, s.k] : [s.k, s.n])]);
         record(
           s.name,
           'matMul',

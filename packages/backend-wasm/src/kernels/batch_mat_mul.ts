@@ -56,6 +56,9 @@ function cMatMul(backend: BackendWasm): MatMulFn {
   return fn;
 }
 
+/** Below this many flops per product, batched products use the stock single-call loop. */
+const SMALL_GEMM_FLOPS = 1 << 17;
+
 const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
 
 /** out[M,N] = a[M,K] b[K,N] for row-major 2-D operands, through XNNPACK's fully-connected GEMM. */
@@ -137,6 +140,22 @@ export const batchMatMul: KernelFunc = ({ inputs, backend: b0, attrs }) => {
   if (nb === 1 && na === batches) {
     // One GEMM: a's batch folds into the rows.
     gemm(backend, a3, b3, out, batches * m, k, n);
+  } else if (na === nb && 2 * m * k * n < SMALL_GEMM_FLOPS) {
+    // Many tiny products: one XNNPACK call each costs an operator (weight packing) and, when
+    // threaded, a wake-up of the pool, which under CPU contention can wait a scheduler slice
+    // (34 ms for 64 products of 8x16x128 measured). The stock loop does the whole batch in one
+    // single-threaded call; its non-transposed, unbroadcast case is correct.
+    cMatMul(backend)(
+      wasmId(backend, a3),
+      shapeBytes([na, m, k]),
+      3,
+      wasmId(backend, b3),
+      shapeBytes([nb, k, n]),
+      3,
+      0,
+      0,
+      wasmId(backend, out),
+    );
   } else {
     const ai = batchIndexer(aBatch, outBatch);
     const bi = batchIndexer(bBatch, outBatch);
