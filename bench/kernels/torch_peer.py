@@ -3,15 +3,15 @@ gradients, and the MLP-head matmuls, at CIFAR ResNet-18 w16 shapes (batch 64), 1
 
     /usr/bin/python3 bench/kernels/torch_peer.py [threads...]      (default: 1 2)
 
-Prints a markdown table. NCHW float32 (PyTorch's native layout). Best of several runs after a
-warm-up, as in wasm.ts. Shapes mirror bench/kernels/shapes.ts.
+Prints a markdown table. NCHW float32 (PyTorch's native layout). The gradients go through
+aten::convolution_backward, what autograd calls (torch.nn.grad.conv2d_input is a slower route).
+Best of several runs after a warm-up, as in wasm.ts. Shapes mirror bench/kernels/shapes.ts.
 """
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
-from torch.nn.grad import conv2d_input, conv2d_weight
 
 BATCH = 64
 CONV = [  # name, h, ci, co, k, stride
@@ -37,7 +37,8 @@ MATMUL = [  # name, batch, m, k, n, transpose_a, transpose_b
 
 
 def best_ms(f):
-    f()
+    for _ in range(3):  # warm-up: oneDNN builds its primitives on first use
+        f()
     best, total, i = float("inf"), 0.0, 0
     while i < 15 and (i < 3 or total < 1.5):
         t0 = time.perf_counter()
@@ -65,10 +66,11 @@ def main():
                 flops = 2 * BATCH * y.shape[2] * y.shape[3] * ci * co * k * k
                 g = lambda f: f"{flops / best_ms(f) / 1e6:.1f}"
                 rows.setdefault((name, "conv2d"), {})[col] = g(lambda: F.conv2d(x, w, stride=s, padding=pad))
-                rows.setdefault((name, "backprop input"), {})[col] = g(
-                    lambda: conv2d_input(x.shape, w, dy, stride=s, padding=pad))
-                rows.setdefault((name, "backprop filter"), {})[col] = g(
-                    lambda: conv2d_weight(x, w.shape, dy, stride=s, padding=pad))
+                def backward(mask):
+                    return lambda: torch.ops.aten.convolution_backward(
+                        dy, x, w, None, [s, s], [pad, pad], [1, 1], False, [0, 0], 1, mask)
+                rows.setdefault((name, "backprop input"), {})[col] = g(backward([True, False, False]))
+                rows.setdefault((name, "backprop filter"), {})[col] = g(backward([False, True, False]))
             for name, batch, m, k, n, ta, tb in MATMUL:
                 lead = (batch,) if batch else ()
                 a = torch.rand(*lead, k, m) if ta else torch.rand(*lead, m, k)

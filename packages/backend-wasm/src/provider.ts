@@ -5,15 +5,12 @@ import { registerTrainingKernels } from './kernels';
 import { activateWasm, wasmPackageDir, wasmPackageVersion, wasmState } from './wasm_init';
 
 /**
- * Threads when none are asked for: one core less than the machine has (at least 1, at most the
- * 8 workers the build preallocates). The calling JS thread is one of XNNPACK's threads, so this
- * leaves a core to the data pipeline (sharp decodes on libuv threads). Measured on 2 cores
- * (bench/kernels/RESULTS.md): 2 threads double the convolutions but make a whole ResNet-18 step
- * only ~13% faster on an idle machine (reductions, element-wise ops and operator set-up are
- * serial), and up to 1.5x slower when another process wants a core: a waiting pool thread costs
- * a scheduler slice per kernel.
+ * Threads when none are asked for: every core, at most the 8 workers the build preallocates.
+ * Measured on 2 cores (bench/kernels/RESULTS.md): 2 threads double the convolutions and make a
+ * ResNet-18 w16 training step ~1.3x faster on an idle machine, and cost ~5% when another process
+ * keeps a core busy.
  */
-export const defaultWasmThreads = (): number => Math.min(8, Math.max(1, availableParallelism() - 1));
+export const defaultWasmThreads = (): number => Math.min(8, Math.max(1, availableParallelism()));
 
 /** The tfjs-backend-wasm release whose kernels this package patches. */
 export const SUPPORTED_WASM_VERSION = '4.22.0';
