@@ -11,7 +11,16 @@ beforeAll(async () => {
 });
 
 type Pad = 'same' | 'valid';
-const convCases: Array<{ k: number; s: 1 | 2; pad: Pad | number; h: number; w: number; n: number }> = [];
+const convCases: Array<{
+  k: number;
+  s: 1 | 2;
+  pad: Pad | number;
+  h: number;
+  w: number;
+  n: number;
+  ci?: number;
+  co?: number;
+}> = [];
 for (const k of [1, 3, 7])
   for (const s of [1, 2] as const)
     for (const pad of ['same', 'valid'] as const) convCases.push({ k, s, pad, h: 9, w: 11, n: 1 });
@@ -22,12 +31,16 @@ convCases.push({ k: 3, s: 1, pad: 1, h: 9, w: 8, n: 2 });
 convCases.push({ k: 3, s: 2, pad: 1, h: 9, w: 8, n: 2 });
 convCases.push({ k: 7, s: 2, pad: 3, h: 11, w: 10, n: 1 });
 convCases.push({ k: 1, s: 2, pad: 0, h: 8, w: 9, n: 2 });
+// More input than output channels.
+convCases.push({ k: 3, s: 1, pad: 1, h: 9, w: 7, n: 2, ci: 6, co: 4 });
+convCases.push({ k: 3, s: 1, pad: 'valid', h: 8, w: 9, n: 1, ci: 6, co: 4 });
+convCases.push({ k: 7, s: 1, pad: 'same', h: 9, w: 9, n: 1, ci: 6, co: 4 });
 
 describe('conv2d kernels match cpu', () => {
-  const ci = 3;
-  const co = 5;
   for (const c of convCases) {
-    const name = `k${c.k} s${c.s} pad ${c.pad} ${c.n}x${c.h}x${c.w}`;
+    const ci = c.ci ?? 3;
+    const co = c.co ?? 5;
+    const name = `k${c.k} s${c.s} pad ${c.pad} ${c.n}x${c.h}x${c.w}x${ci}->${co}`;
     const xShape = [c.n, c.h, c.w, ci];
     const wShape = [c.k, c.k, ci, co];
     const info = tf.backend_util.computeConv2DInfo(
