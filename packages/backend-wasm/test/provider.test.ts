@@ -50,7 +50,11 @@ describe('wasm BackendProvider', () => {
     expect(wasmState()).toEqual({ build: 'threaded-simd', threads: 2 });
     for (const name of trainingKernelNames) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
     const a = convGrads();
+    // Grow the shared heap (16 MiB at start) between runs: views must follow the new buffer.
+    const big = tf.fill([(48 << 20) >> 2], 1);
     const b = convGrads();
+    expect(tf.sum(big).dataSync()[0]).toBe(48 << 18);
+    big.dispose();
     a.forEach((g, i) => expect(b[i]).toEqual(g));
 
     await provider.activate({ threads: 1 });

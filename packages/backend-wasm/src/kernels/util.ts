@@ -64,12 +64,27 @@ export function zeros(backend: BackendWasm, shape: number[], dtype: DataType = '
  * replaces its buffer.
  */
 export function heap(backend: BackendWasm, t: TensorInfo): Float32Array | Int32Array | Uint8Array {
-  return backend.typedArrayFromHeap(t);
+  // The threaded build's memory is shared and growable: take the buffer from the memory itself
+  // (Module.HEAPU8 is refreshed only when the main thread grew it).
+  const wasm = backend.wasm as unknown as { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8: Uint8Array };
+  const buffer = wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer;
+  const { memoryOffset } = backend.dataIdMap.get(t.dataId)!;
+  const size = sizeOf(t.shape);
+  switch (t.dtype) {
+    case 'float32':
+      return new Float32Array(buffer, memoryOffset, size);
+    case 'int32':
+      return new Int32Array(buffer, memoryOffset, size);
+    case 'bool':
+      return new Uint8Array(buffer, memoryOffset, size);
+    default:
+      throw new Error(`backend-wasm: no heap view for dtype ${t.dtype}`);
+  }
 }
 
 export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`backend-wasm: expected a float32 tensor, got ${t.dtype}`);
-  return backend.typedArrayFromHeap(t) as Float32Array;
+  return heap(backend, t) as Float32Array;
 }
 
 /** The backend's id of a tensor, as the C entry points take it. */
