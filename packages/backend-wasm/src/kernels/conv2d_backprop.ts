@@ -13,123 +13,64 @@
  * phases are interleaved into dx with one Transpose.
  */
 import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
+import {
+  checkNhwc,
+  conv2dBackpropFilterViaConv,
+  convStride1,
+  cropForPadding,
+  type ConvGradAttrs,
+  type KernelOps,
+} from '@selfsup/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { batchMatMul } from './batch_mat_mul';
-import { heapF32, release, reshape, run, sizeOf, slice4d, transpose, zeros, type BackendWasm } from './util';
+import { heapF32, release, reshape, run, sizeOf, slice4d, zeros, type BackendWasm } from './util';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 type Pair = [number, number];
 
-const explicit = (top: number, bottom: number, left: number, right: number): backend_util.ExplicitPadding => [
-  [0, 0],
-  [top, bottom],
-  [left, right],
-  [0, 0],
-];
-
-/** Stock XNNPACK Conv2D, stride 1, with explicit non-negative padding. */
-function conv(
-  backend: BackendWasm,
-  x: TensorInfo,
-  filter: TensorInfo,
-  pad: [number, number, number, number],
-  dilations: Pair = [1, 1],
-): TensorInfo {
-  return run(
-    'Conv2D',
-    backend,
-    { x, filter },
-    { strides: [1, 1], pad: explicit(...pad), dataFormat: 'NHWC', dilations },
-  );
-}
-
-/**
- * Crops x [N,H,W,C] so that paddings that came out negative become zero; returns the cropped
- * tensor (or x itself) and the remaining non-negative padding.
- */
-function cropForPadding(
-  backend: BackendWasm,
-  x: TensorInfo,
-  pad: [number, number, number, number],
-): { x: TensorInfo; pad: [number, number, number, number]; cropped: boolean } {
-  const [t, b, l, r] = pad;
-  if (t >= 0 && b >= 0 && l >= 0 && r >= 0) return { x, pad, cropped: false };
-  const [n, h, w, c] = x.shape;
-  const top = Math.max(0, -t);
-  const left = Math.max(0, -l);
-  const hh = h - top - Math.max(0, -b);
-  const ww = w - left - Math.max(0, -r);
-  const out = slice4d(backend, x, [0, top, left, 0], [n, hh, ww, c]);
-  return { x: out, pad: [Math.max(0, t), Math.max(0, b), Math.max(0, l), Math.max(0, r)], cropped: true };
-}
-
-function checkFormat(dataFormat: unknown, kernel: string) {
-  if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    throw new Error(
-      `backend-wasm ${kernel}: dataFormat '${String(dataFormat)}' is not supported, use 'NHWC'`,
-    );
-  }
+/** Core's backend-neutral conv helpers, bound to wasm (slices as JS strided copies). */
+function wasmOps(backend: BackendWasm): KernelOps {
+  return {
+    run: (name, inputs, attrs) => run(name, backend, inputs, attrs),
+    release: (...infos) => release(backend, ...infos),
+    zeros: (shape) => zeros(backend, shape),
+    slice: (x, begin, size) => slice4d(backend, x, begin, size),
+  };
 }
 
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: b0, attrs }) => {
   const backend = b0 as BackendWasm;
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: Pair | number;
-    pad: Pad;
-    dataFormat: string;
-    dimRoundingMode: Rounding;
-    filterShape: [number, number, number, number];
-  };
-  checkFormat(dataFormat, 'Conv2DBackpropFilter');
+  const a = attrs as unknown as ConvGradAttrs;
+  checkNhwc(a.dataFormat, 'backend-wasm Conv2DBackpropFilter');
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
-    filterShape,
-    strides,
+    a.filterShape,
+    a.strides,
     1,
-    pad,
-    dimRoundingMode,
+    a.pad,
+    a.dimRoundingMode,
   );
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-  const {
-    filterHeight: kh,
-    filterWidth: kw,
-    strideHeight: sh,
-    strideWidth: sw,
-    outHeight: ho,
-    outWidth: wo,
-  } = info;
-  if (sizeOf(x.shape) === 0 || sizeOf(dy.shape) === 0) return zeros(backend, [kh, kw, ci, co]);
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
-  // Output kh x kw of a dilated (ho x wo) filter over H+pt+pb: pb = kh - 1 + (ho-1)*sh + 1 - H - pt.
-  const pb = kh + (ho - 1) * sh - h - pt;
-  const pr = kw + (wo - 1) * sw - w - pl;
-
-  if (kh === 1 && kw === 1 && pt === 0 && pl === 0) {
+  const { batchSize: n, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw } = info;
+  const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo } = info;
+  const empty = sizeOf(x.shape) === 0 || sizeOf(dy.shape) === 0;
+  if (!empty && kh === 1 && kw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0) {
     // A 1x1 filter (ResNet's downsample shortcut): dW = xs^T dy, one GEMM with K = N*Ho*Wo, where
     // xs is x at the strided pixels. As a convolution its output would be Ci pixels only.
     const xs = sh === 1 && sw === 1 ? x : slice4d(backend, x, [0, 0, 0, 0], [n, ho, wo, ci], [1, sh, sw]);
-    const a = reshape(backend, xs, [n * ho * wo, ci]);
-    const b = reshape(backend, dy, [n * ho * wo, co]);
+    const am = reshape(backend, xs, [n * ho * wo, ci]);
+    const bm = reshape(backend, dy, [n * ho * wo, co]);
     const prod = batchMatMul({
-      inputs: { a, b },
+      inputs: { a: am, b: bm },
       backend,
       attrs: { transposeA: true, transposeB: false },
     }) as TensorInfo;
     const dw = reshape(backend, prod, [1, 1, ci, co]);
-    release(backend, a, b, prod, xs !== x ? xs : null);
+    release(backend, am, bm, prod, xs !== x ? xs : null);
     return dw;
   }
-
-  const xt = transpose(backend, x, [3, 1, 2, 0]); // [Ci, H, W, N]
-  const dyt = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
-  const c = cropForPadding(backend, xt, [pt, pb, pl, pr]);
-  const dwt = conv(backend, c.x, dyt, c.pad, [sh, sw]); // [Ci, kh, kw, Co]
-  const dw = transpose(backend, dwt, [1, 2, 0, 3]);
-  release(backend, xt, dyt, dwt, c.cropped ? c.x : null);
-  return dw;
+  return conv2dBackpropFilterViaConv(wasmOps(backend), x, dy, a);
 };
 
 export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) => {
@@ -142,7 +83,7 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) 
     dimRoundingMode: Rounding;
     inputShape: [number, number, number, number];
   };
-  checkFormat(dataFormat, 'Conv2DBackpropInput');
+  checkNhwc(dataFormat, 'backend-wasm Conv2DBackpropInput');
   const info = backend_util.computeConv2DInfo(
     inputShape,
     filter.shape as [number, number, number, number],
@@ -166,9 +107,10 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) 
 
   const wr = rotateFilter(backend, filter);
 
+  const ops = wasmOps(backend);
   if (sh === 1 && sw === 1) {
-    const c = cropForPadding(backend, dy, [kh - 1 - pt, h - ho + pt, kw - 1 - pl, w - wo + pl]);
-    const dx = conv(backend, c.x, wr, c.pad);
+    const c = cropForPadding(ops, dy, [kh - 1 - pt, h - ho + pt, kw - 1 - pl, w - wo + pl]);
+    const dx = convStride1(ops, c.x, wr, c.pad);
     release(backend, wr, c.cropped ? c.x : null);
     return dx;
   }
@@ -198,8 +140,8 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) 
       const px = rowPhase(rx, kw, sw, pl, wo, w);
       if (py.outLen === 0 || px.outLen === 0 || py.taps === 0 || px.taps === 0) continue;
       const sub = slice4d(backend, wr, [py.begin, px.begin, 0, 0], [py.taps, px.taps, co, ci], [sh, sw, 1]);
-      const c = cropForPadding(backend, dy, [py.padBefore, py.padAfter, px.padBefore, px.padAfter]);
-      const phase = conv(backend, c.x, sub, c.pad); // [N, py.outLen, px.outLen, Ci]
+      const c = cropForPadding(ops, dy, [py.padBefore, py.padAfter, px.padBefore, px.padAfter]);
+      const phase = convStride1(ops, c.x, sub, c.pad); // [N, py.outLen, px.outLen, Ci]
       scatterPhase(
         heapF32(backend, phase),
         heapF32(backend, dx),

@@ -17,6 +17,8 @@ export interface KernelOps {
   run(name: string, inputs: Record<string, TensorInfo>, attrs?: tf.NamedAttrMap): TensorInfo;
   release(...infos: Array<TensorInfo | null | undefined>): void;
   zeros(shape: number[]): TensorInfo;
+  /** A [begin, begin + size) block of a 4-D tensor (a backend may have a faster copy than its Slice). */
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo;
 }
 
 export interface ConvGradAttrs {
@@ -46,7 +48,7 @@ export function cropForPadding(
   const top = Math.max(0, -t);
   const left = Math.max(0, -l);
   const size = [n, h - top - Math.max(0, -b), w - left - Math.max(0, -r), c];
-  const out = ops.run('Slice', { x }, { begin: [0, top, left, 0], size });
+  const out = ops.slice(x, [0, top, left, 0], size);
   return { x: out, pad: [Math.max(0, t), Math.max(0, b), Math.max(0, l), Math.max(0, r)], cropped: true };
 }
 

@@ -16,6 +16,9 @@ function cpuOps(backend: CpuBackendLike): KernelOps {
     release(...infos) {
       for (const t of infos) if (t) backend.disposeIntermediateTensorInfo(t);
     },
+    slice(x, begin, size) {
+      return this.run('Slice', { x }, { begin, size });
+    },
     zeros(shape) {
       return backend.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, b) => a * b, 1)));
     },
