@@ -88,6 +88,20 @@ export class MoCo extends BaseMethod {
     this.pendingKeys = keys.map((k) => tf.keep(tf.clone(k)));
   }
 
+  /** Keys of each (query, key) pair, for data-parallel training to gather before the enqueue. */
+  pendingStepState(): Record<string, tf.Tensor> {
+    return Object.fromEntries(this.pendingKeys.map((k, i) => [`keys${i}`, k]));
+  }
+
+  setPendingStepState(state: Record<string, tf.Tensor>): void {
+    const keys = this.pendingKeys.map((_, i) => {
+      const k = state[`keys${i}`];
+      if (k === undefined) throw new Error(`moco: gathered step state lacks 'keys${i}'`);
+      return k as tf.Tensor2D;
+    });
+    this.setPendingKeys(keys);
+  }
+
   protected override updateState(): void {
     for (const keys of this.pendingKeys) {
       this.enqueue(keys);

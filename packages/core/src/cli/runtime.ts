@@ -17,6 +17,8 @@ export async function prepareRuntime(opts: {
   configBackend?: string;
   plugins?: string[];
   threads?: number;
+  /** Where the line naming the chosen backend goes (stderr by default). */
+  log?: (line: string) => void;
 }): Promise<Runtime> {
   const loaded = await loadPlugins(opts.plugins ?? []);
   const registry = createRegistryContainer(loaded.plugins);
@@ -26,7 +28,7 @@ export async function prepareRuntime(opts: {
     configBackend: opts.configBackend,
     providers: backendProvidersFrom(registry),
     threads: opts.threads,
-    log: (line) => process.stderr.write(`${line}\n`),
+    log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
   });
   return { plugins: loaded.plugins, missingPlugins: loaded.missing, registry, backend };
 }

@@ -117,6 +117,17 @@ export interface Method extends Module {
   /** Non-tensor state a checkpoint must keep (e.g. the queue pointer); JSON-serialisable. */
   getExtraState?(): Record<string, unknown>;
   setExtraState?(state: Record<string, unknown>): void;
+  /**
+   * Data-parallel training: per-sample tensors that computeLoss left for afterOptimizerStep and
+   * that must cover the whole batch (MoCo: the keys to enqueue, which DDP all-gathers). Each
+   * tensor's axis 0 runs over the shard's samples.
+   */
+  pendingStepState?(): Record<string, tf.Tensor>;
+  /**
+   * Replaces that pending state with every shard's, concatenated along axis 0 in batch order,
+   * before afterOptimizerStep. The method keeps (and later disposes) its own copies.
+   */
+  setPendingStepState?(state: Record<string, tf.Tensor>): void;
 }
 
 export interface MethodContext {

@@ -78,6 +78,19 @@ function keepAll<T extends tf.Tensor>(rec: Record<string, T>): Record<string, T>
 }
 
 /**
+ * What the trainer calls per batch: trainStep, or e.g. a data-parallel runner's step
+ * (packages/core/src/parallel). Same contract: a non-finite loss throws NonFiniteLossError
+ * before anything is updated, and no tensor outlives the call.
+ */
+export type StepFn = (
+  method: Method,
+  optimizer: Optimizer,
+  view1: tf.Tensor4D,
+  view2: tf.Tensor4D,
+  ctx: StepContext & { step?: number },
+) => StepResult | Promise<StepResult>;
+
+/**
  * One training step: loss and gradients, optimizer update with named gradients, then the
  * method's post-step update (EMA target, queue). A non-finite loss throws NonFiniteLossError
  * before anything is updated. No tensor outlives the call.

@@ -11,7 +11,7 @@ import type { StateEntry } from '../nn/module';
 import { SeededRng } from '../util/random';
 import { extractFeatures } from '../eval/features';
 import { knnAccuracy } from '../eval/knn';
-import { NonFiniteLossError, trainStep } from './step';
+import { NonFiniteLossError, trainStep, type StepFn } from './step';
 import { mixSeed } from './seeds';
 import { writeLinePlot, type PlotPoint } from './plots';
 
@@ -93,6 +93,8 @@ export interface TrainerOptions {
   prefetch?: boolean;
   /** Where log lines go (default console.log). */
   log?: (line: string) => void;
+  /** Runs one optimizer step on a batch (default trainStep; a data-parallel runner's step for workers > 1). */
+  stepFn?: StepFn;
   /** Called after every step; a throw stops the run (the last checkpoint stays). */
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
@@ -297,7 +299,11 @@ export class Trainer {
         const v2 = tf.tensor4d(batch.view2, batch.shape);
         let result: StepResult;
         try {
-          result = trainStep(o.method, o.optimizer, v1, v2, { lr, emaMomentum: ema, step: step + 1 });
+          result = await (o.stepFn ?? trainStep)(o.method, o.optimizer, v1, v2, {
+            lr,
+            emaMomentum: ema,
+            step: step + 1,
+          });
         } catch (e) {
           if (e instanceof NonFiniteLossError) {
             const last = this.lastCheckpoint ?? 'none (no checkpoint was written)';
