@@ -52,7 +52,12 @@ export function buildProgram(): Command {
       '--backend <name>',
       'cpu | wasm | node | node-gpu | auto (default: SELFSUP_BACKEND, config, auto)',
     )
-    .option('--workers <n>', 'threads / workers for the backend (sets train.workers)', int('--workers'))
+    .option(
+      '--workers <n>',
+      'data-parallel worker threads, this one included (sets train.workers)',
+      int('--workers'),
+    )
+    .option('--threads <n>', 'backend threads per worker, wasm (sets train.threads)', int('--threads'))
     .option('--out <dir>', 'run directory (default runs/<config name>)')
     .option('--resume', 'continue from the last good checkpoint in the run directory')
     .option('-q, --quiet', 'plain log lines instead of a progress bar')
@@ -109,7 +114,8 @@ export function buildProgram(): Command {
     .description('time one full training step (both views, backward, optimizer, EMA, queue) on random data')
     .requiredOption('--method <name>', 'byol | moco | lewel_b | lewel_m')
     .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
-    .option('--threads <n>', 'threads for the backend (wasm)', int('--threads'))
+    .option('--threads <n>', 'backend threads per worker (wasm)', int('--threads'))
+    .option('--workers <n>', 'data-parallel worker threads, this one included', int('--workers'))
     .option('--width <n>', 'ResNet-18 base width (widths w,2w,4w,8w)', int('--width'), 16)
     .option('--res <n>', 'image side in pixels', int('--res'), 32)
     .option('--batch <n>', 'batch size', int('--batch'), 64)

@@ -23,7 +23,18 @@ export const trainSchema = z
     checkpointEvery: z.number().int().positive().default(1),
     keepCheckpoints: z.number().int().positive().default(3),
     knnEvery: z.number().int().nonnegative().default(1),
+    /**
+     * Data-parallel ranks (worker_threads, this thread included), as PyTorch DDP without SyncBN:
+     * the batch is split, gradients are averaged before one optimizer step, BatchNorm normalises
+     * per shard and rank 0's running statistics are kept. Results are deterministic per seed and
+     * worker count; a run may resume under another count.
+     */
     workers: z.number().int().positive().default(1),
+    /**
+     * Backend threads per rank (the wasm build's pthreads). Default: 1 per rank when workers > 1,
+     * else the backend's own default (every core for wasm).
+     */
+    threads: z.number().int().positive().optional(),
     quiet: z.boolean().default(false),
   })
   .strict();

@@ -1,6 +1,6 @@
 import { tf } from '../../tf';
 import { createPipeline } from '../../di/pipeline';
-import { trainStep } from '../../train/step';
+import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { SeededRng } from '../../util/random';
 import { prepareRuntime } from '../runtime';
 import { SELFSUP_VERSION } from '../version';
@@ -51,6 +51,8 @@ export interface BenchOptions {
   method: string;
   backend?: string;
   threads?: number;
+  /** Data-parallel ranks (worker_threads, this thread included); see train.workers. */
+  workers?: number;
   width: number;
   res: number;
   batch: number;
@@ -63,14 +65,22 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   if (!(BENCH_METHODS as readonly string[]).includes(opts.method)) {
     throw new Error(`--method ${opts.method}: expected one of ${BENCH_METHODS.join(', ')}`);
   }
-  const runtime = await prepareRuntime({
-    backend: opts.backend,
-    plugins: opts.plugin,
-    threads: opts.threads,
-  });
-  const pipeline = createPipeline(benchConfig(opts.method as BenchMethod, opts.width), {
-    plugins: runtime.plugins,
-  });
+  const workers = opts.workers ?? 1;
+  const threads = threadsPerRank(opts.threads, workers);
+  const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin, threads });
+  const config = benchConfig(opts.method as BenchMethod, opts.width);
+  const pipeline = createPipeline(config, { plugins: runtime.plugins });
+  let runner: StepRunner;
+  try {
+    runner = await createStepRunner({
+      workers,
+      method: pipeline.method,
+      spec: { config, plugins: opts.plugin ?? [], backend: runtime.backend.name, threads },
+    });
+  } catch (err) {
+    pipeline.dispose();
+    throw err;
+  }
   const rng = new SeededRng(0);
   const randomViews = () => {
     const n = opts.batch * opts.res * opts.res * 3;
@@ -88,9 +98,10 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   try {
     for (let i = 0; i <= opts.steps; i++) {
       const t0 = performance.now();
-      trainStep(pipeline.method, pipeline.optimizer, v1, v2, {
+      await runner.step(pipeline.method, pipeline.optimizer, v1, v2, {
         lr: pipeline.baseLr,
         emaMomentum: BENCH_MODEL.ema,
+        step: i + 1,
       });
       const dt = (performance.now() - t0) / 1000;
       if (i > 0) times.push(dt); // step 0 is the warm-up
@@ -99,22 +110,29 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   } finally {
     v1.dispose();
     v2.dispose();
+    await runner.close();
     pipeline.dispose();
   }
   times.sort((a, b) => a - b);
   const med = times[Math.floor(times.length / 2)];
-  const threads = opts.threads ?? 1;
   const result = {
     impl: `selfsup-${SELFSUP_VERSION}-tfjs-${tf.version_core}-${runtime.backend.name}`,
     method: opts.method,
     width: opts.width,
     res: opts.res,
     batch: opts.batch,
-    threads,
+    threads: backendThreads(runtime.backend.provider) ?? threads ?? 1,
+    workers,
     step_s: Number(med.toFixed(4)),
     imgs_per_s: Number((opts.batch / med).toFixed(2)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
+}
+
+/** Threads the backend really runs (a wasm provider reports its module's), when it says. */
+function backendThreads(provider: unknown): number | undefined {
+  const p = provider as { state?: () => { threads?: number } | undefined };
+  return typeof p.state === 'function' ? p.state()?.threads : undefined;
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { Trainer } from '../../train/trainer';
+import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { Checkpointer } from '../../io/checkpoint';
 import type { SelfsupConfig } from '../../config/schema';
 import { extractFeatures } from '../../eval/features';
@@ -27,7 +28,10 @@ export interface TrainOptions {
   config: string;
   set?: string[];
   backend?: string;
+  /** Data-parallel ranks (sets train.workers). */
   workers?: number;
+  /** Backend threads per rank (sets train.threads). */
+  threads?: number;
   out?: string;
   resume?: boolean;
   quiet?: boolean;
@@ -69,6 +73,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   const config = await loadConfig(opts.config, opts.set);
   // Flags after validation, so errors say "(with --set overrides)" only when there were some.
   if (opts.workers !== undefined) config.train.workers = opts.workers;
+  if (opts.threads !== undefined) config.train.threads = opts.threads;
   if (opts.quiet) config.train.quiet = true;
   const runDir = resolve(opts.out ?? join('runs', basename(opts.config, extname(opts.config))));
   // Before anything is written: the run directory's config.yaml is what eval, maps and resume read.
@@ -76,9 +81,26 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   const session = await openSession(config, {
     backend: opts.backend,
     plugins: opts.plugin,
-    threads: config.train.workers,
+    threads: threadsPerRank(config.train.threads, config.train.workers),
     source: configSource(opts.config, opts.set),
   });
+  let runner: StepRunner;
+  try {
+    runner = await createStepRunner({
+      workers: config.train.workers,
+      method: session.pipeline.method,
+      spec: {
+        config,
+        plugins: opts.plugin ?? [],
+        backend: session.runtime.backend.name,
+        threads: threadsPerRank(config.train.threads, config.train.workers),
+        source: configSource(opts.config, opts.set),
+      },
+    });
+  } catch (err) {
+    session.pipeline.dispose();
+    throw err;
+  }
   const log = (line: string) => process.stderr.write(`${line}\n`);
   try {
     const splits = await buildDatasets(session);
@@ -118,6 +140,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       progress: t.quiet || !process.stderr.isTTY ? 'log' : 'bar',
       resume: opts.resume ?? false,
       configHash: configHash(config),
+      stepFn: runner.step,
       log,
     });
     const summary = await trainer.run();
@@ -141,6 +164,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     );
     return 0;
   } finally {
+    await runner.close();
     session.pipeline.dispose();
   }
 }
