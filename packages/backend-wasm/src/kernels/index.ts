@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch_mat_mul';
+import { batchNormTrainConfig, batchNormTrainGradConfig } from './batch_norm';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d_backprop';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { meanConfig, sumConfig } from './reductions';
@@ -19,6 +20,8 @@ export const trainingKernels: readonly KernelConfig[] = [
   sumConfig,
   meanConfig,
   unsortedSegmentSumConfig,
+  batchNormTrainConfig,
+  batchNormTrainGradConfig,
 ];
 
 /** Names of the kernels `registerTrainingKernels` installs. */

@@ -7,3 +7,4 @@ export type { TokenwiseMLPOptions } from './heads';
 export { ResNet, RESNET_PRESETS, resnetWidths } from './resnet';
 export type { ResNetOptions, ResNetStem, BlockKind } from './resnet';
 export { kaimingNormalFanOut, torchDefaultUniform } from './init';
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, backendHasKernel } from './kernels';

@@ -2,6 +2,7 @@ import { tf } from '../tf';
 import { SeededRng } from '../util/random';
 import { Module } from './module';
 import { kaimingNormalFanOut, torchDefaultUniform } from './init';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, backendHasKernel } from './kernels';
 
 export interface Layer<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tensor> extends Module {
   forward(x: I): O;
@@ -85,18 +86,38 @@ export class BatchNorm extends Module implements Layer {
    */
   private trainingForward(x: tf.Tensor, axes: number[], count: number): tf.Tensor {
     const eps = this.eps;
+    // One pass per statistic and one for the output where the backend fuses it (wasm).
+    const fused = backendHasKernel(BATCH_NORM_TRAIN) && backendHasKernel(BATCH_NORM_TRAIN_GRAD);
     const fn = tf.customGrad((xIn, gamma, beta, save) => {
       const input = xIn as tf.Tensor;
-      const mean = tf.mean(input, axes);
-      const centered = tf.sub(input, mean);
-      const variance = tf.mean(tf.square(centered), axes);
-      const invStd = tf.rsqrt(tf.add(variance, eps));
+      let value: tf.Tensor;
+      let mean: tf.Tensor;
+      let variance: tf.Tensor;
+      let invStd: tf.Tensor;
+      if (fused) {
+        [value, mean, variance, invStd] = tf
+          .engine()
+          .runKernel(BATCH_NORM_TRAIN, { x: input, gamma, beta } as tf.NamedTensorMap, {
+            eps,
+          }) as tf.Tensor[];
+      } else {
+        mean = tf.mean(input, axes);
+        const centered = tf.sub(input, mean);
+        variance = tf.mean(tf.square(centered), axes);
+        invStd = tf.rsqrt(tf.add(variance, eps));
+        value = tf.add(tf.mul(centered, tf.mul(invStd, gamma as tf.Tensor)), beta as tf.Tensor);
+      }
       this.updateRunningStats(mean, variance, count);
       (save as tf.GradSaveFunc)([input, mean, invStd, gamma as tf.Tensor]);
       return {
-        value: tf.add(tf.mul(centered, tf.mul(invStd, gamma as tf.Tensor)), beta as tf.Tensor),
+        value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [xs, m, inv, g] = saved;
+          if (fused) {
+            return tf
+              .engine()
+              .runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x: xs, mean: m, invStd: inv, gamma: g }) as tf.Tensor[];
+          }
           const xhat = tf.mul(tf.sub(xs, m), inv);
           const dBeta = tf.sum(dy, axes);
           const dGamma = tf.sum(tf.mul(dy, xhat), axes);
