@@ -2,7 +2,7 @@ import {
   tf,
   z,
   Module,
-  l2normalize,
+  normalizeL2,
   type Aggregator,
   type AggregatorContext,
   type EncoderOutput,
@@ -63,7 +63,7 @@ export class LewelAggregator extends Module implements Aggregator {
     const z = this.proj.forward(tf.concat([pooled, pixels], 1) as tf.Tensor3D); // B, 1+HW, K
     const global = tf.reshape(tf.slice(z, [0, 0, 0], [b, 1, K]), [b, K]) as tf.Tensor2D;
     let logits = tf.slice(z, [0, 1, 0], [b, hw, K]) as tf.Tensor3D;
-    if (l2norm) logits = l2normalize(logits, 2);
+    if (l2norm) logits = normalizeL2(logits, 2);
     if (scale !== 1) logits = tf.div(logits, scale);
     const maps = tf.softmax(tf.transpose(logits, [0, 2, 1])) as tf.Tensor3D; // B, K, HW
 

@@ -1,4 +1,4 @@
-import { tf, l2normalize } from '@selfsup/core';
+import { tf, normalizeL2 } from '@selfsup/core';
 
 /** Mean over rows of logsumexp(logits) - logits[positive]. */
 function crossEntropyAt(logits: tf.Tensor2D, positive: tf.Tensor1D): tf.Scalar {
@@ -39,8 +39,8 @@ export function slotInfoNce(q: tf.Tensor3D, k: tf.Tensor3D, temperature: number)
 export function batchInfoNce(online: tf.Tensor2D, target: tf.Tensor2D, temperature: number): tf.Scalar {
   return tf.tidy(() => {
     const [n, d] = online.shape;
-    const q = tf.reshape(l2normalize(online, 1), [n, 1, d]) as tf.Tensor3D;
-    const k = tf.reshape(l2normalize(target, 1), [n, 1, d]) as tf.Tensor3D;
+    const q = tf.reshape(normalizeL2(online, 1), [n, 1, d]) as tf.Tensor3D;
+    const k = tf.reshape(normalizeL2(target, 1), [n, 1, d]) as tf.Tensor3D;
     return slotInfoNce(q, k, temperature);
   });
 }

@@ -2,7 +2,7 @@ import {
   tf,
   z,
   BaseMethod,
-  l2normalize,
+  normalizeL2,
   SeededRng,
   type EmaSchedule,
   type LossOutput,
@@ -62,12 +62,12 @@ export class MoCo extends BaseMethod {
     for (const [qView, kView] of pairs) {
       const q = this.online.forward(qView);
       const k = this.targetForward(kView);
-      const kn = l2normalize(k.global, 1);
+      const kn = normalizeL2(k.global, 1);
       keys.push(kn);
-      const lg = infoNce(l2normalize(q.global, 1), kn, this.queue as tf.Tensor2D, T);
+      const lg = infoNce(normalizeL2(q.global, 1), kn, this.queue as tf.Tensor2D, T);
       global = global ? (tf.add(global, lg) as tf.Scalar) : lg;
       if (q.aligned && k.aligned) {
-        const la = slotInfoNce(l2normalize(q.aligned, 2), l2normalize(k.aligned, 2), T);
+        const la = slotInfoNce(normalizeL2(q.aligned, 2), normalizeL2(k.aligned, 2), T);
         aligned = aligned ? (tf.add(aligned, la) as tf.Scalar) : la;
       }
       if (keys.length === 1) {
@@ -159,5 +159,5 @@ function initialQueue(dim: number, size: number, seed: number): tf.Tensor2D {
   const rng = new SeededRng(seed * 7919 + 3);
   const data = new Float32Array(dim * size);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
-  return tf.tidy(() => l2normalize(tf.tensor2d(data, [dim, size]), 0));
+  return tf.tidy(() => normalizeL2(tf.tensor2d(data, [dim, size]), 0));
 }

@@ -8,3 +8,4 @@ export { ResNet, RESNET_PRESETS, resnetWidths } from './resnet';
 export type { ResNetOptions, ResNetStem, BlockKind } from './resnet';
 export { kaimingNormalFanOut, torchDefaultUniform } from './init';
 export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, backendHasKernel } from './kernels';
+export { normalizeL2 } from './functional';

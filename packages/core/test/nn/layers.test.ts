@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf';
-import { BatchNorm, Conv2d, Linear, MaxPool2d } from '../../src/nn';
+import { BatchNorm, Conv2d, Linear, MaxPool2d, normalizeL2 } from '../../src/nn';
 import { SeededRng } from '../../src/util/random';
 
 const EPS = 1e-5;
@@ -273,5 +273,65 @@ describe('MaxPool2d', () => {
     expect(y.shape).toEqual([2, 4, 3, 3]);
     expect(new Set(values(y))).toEqual(new Set([-3]));
     y.dispose();
+  });
+});
+
+describe('normalizeL2 (F.normalize with a hand-written backward)', () => {
+  const reference = (x: tf.Tensor, axis: number, eps = 1e-12) =>
+    tf.div(x, tf.maximum(tf.norm(x, 'euclidean', axis, true), eps));
+
+  for (const [shape, axis] of [
+    [[5, 7], 1],
+    [[3, 4, 6], 2],
+    [[6, 3], 0],
+    [[1, 9], -1],
+  ] as Array<[number[], number]>) {
+    it(`matches x / max(||x||, eps) and its autodiff gradient, shape [${shape}] axis ${axis}`, () => {
+      const rng = new SeededRng(shape.length * 10 + axis);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(
+        Float32Array.from({ length: n }, () => rng.normal()),
+        shape,
+      );
+      const dy = tf.tensor(
+        Float32Array.from({ length: n }, () => rng.normal()),
+        shape,
+      );
+      const y = normalizeL2(x, axis);
+      const yRef = reference(x, axis);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalizeL2(t, axis), dy)))(x);
+      const gRef = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reference(t, axis), dy)))(x);
+      expectClose(values(y), values(yRef), 6);
+      expectClose(values(g), values(gRef), 5);
+      tf.dispose([x, dy, y, yRef, g, gRef]);
+    });
+  }
+
+  it('below eps it is x / eps with gradient dy / eps (rows of zeros and tiny rows)', () => {
+    const x = tf.tensor2d([
+      [0, 0, 0],
+      [1e-13, 0, 0],
+      [3, 4, 0],
+    ]);
+    const dy = tf.tensor2d([
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    const y = normalizeL2(x, 1);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalizeL2(t, 1), dy)))(x);
+    const gRef = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reference(t, 1), dy)))(x);
+    expectClose(values(y), [0, 0, 0, 0.1, 0, 0, 0.6, 0.8, 0], 6);
+    // A zero row gets dy / eps as in PyTorch (tf.norm's autodiff gives NaN there: sqrt'(0)).
+    expectClose(
+      values(g)
+        .slice(0, 3)
+        .map((v) => v / 1e12),
+      [1, 2, 3],
+      6,
+    );
+    expect(values(g).slice(3, 6)).toEqual(values(gRef).slice(3, 6));
+    expectClose(values(g).slice(6), values(gRef).slice(6), 6);
+    tf.dispose([x, dy, y, g, gRef]);
   });
 });
