@@ -64,8 +64,10 @@ function injectFault(step: number): void {
   if (!f || f.rank !== init!.rank || f.step !== step) return;
   if (f.kind === 'throw') throw new Error(`injected fault at step ${step}`);
   if (f.kind === 'exit') process.exit(3);
-  // A busy loop, like a kernel that never returns (terminate() still stops it).
-  for (;;);
+  // A busy loop, like a kernel that never returns (terminate() still stops it). The test reads
+  // shared memory so that bundlers cannot drop the loop as side-effect free.
+  const never = new Int32Array(new SharedArrayBuffer(4));
+  while (Atomics.load(never, 0) === 0);
 }
 
 function step(m: StepMessage): DoneMessage {

@@ -101,7 +101,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
       await runner.step(pipeline.method, pipeline.optimizer, v1, v2, {
         lr: pipeline.baseLr,
         emaMomentum: BENCH_MODEL.ema,
-        step: i + 1,
+        step: i,
       });
       const dt = (performance.now() - t0) / 1000;
       if (i > 0) times.push(dt); // step 0 is the warm-up
