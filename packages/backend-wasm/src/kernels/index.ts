@@ -7,6 +7,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch_mat_mul';
 import { batchNormTrainConfig, batchNormTrainGradConfig } from './batch_norm';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d_backprop';
+import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { meanConfig, sumConfig } from './reductions';
 import { unsortedSegmentSumConfig } from './unsorted_segment_sum';
@@ -22,6 +23,7 @@ export const trainingKernels: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
   batchNormTrainConfig,
   batchNormTrainGradConfig,
+  identityConfig,
 ];
 
 /** Names of the kernels `registerTrainingKernels` installs. */
