@@ -91,6 +91,10 @@ const clutteredSchema = z
     seed: z.number().int().default(0),
     split,
     objects: posInt.default(1),
+    palette: z.number().int().min(0).optional(),
+    backgroundChroma: z.number().min(0).max(1).optional(),
+    objectScale: z.tuple([z.number().gt(0), z.number().max(0.5)]).optional(),
+    distractors: z.tuple([z.number().int().min(0), z.number().int().min(0)]).optional(),
   })
   .strict();
 

@@ -210,6 +210,37 @@ describe('cluttered', () => {
     expect(shapeSdf(4, 0, 0)).toBeGreaterThan(0); // ring has a hole
     expect(shapeSdf(0, 0.85, 0)).toBeCloseTo(0, 6);
   });
+  it('objects take palette colours, the background is greyed by backgroundChroma, sizes follow objectScale', () => {
+    const ds = new ClutteredDataset({ count: 60, palette: 3, backgroundChroma: 0, objectScale: [0.3, 0.31] });
+    const hues = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const { sample, objects } = ds.render(i);
+      const c = objects[0].color;
+      // hue k/3 at saturation 0.8, value 0.9: one channel 0.9, the others 0.18 or interpolated
+      expect(Math.max(...c)).toBeCloseTo(0.9, 6);
+      hues.add(c.map((v) => v.toFixed(3)).join());
+      expect(objects[0].radius / 32).toBeGreaterThanOrEqual(0.3);
+      expect(objects[0].radius / 32).toBeLessThanOrEqual(0.31);
+      // grey background: far from object and distractors the channels are equal up to noise
+      const corner = [0, 31, 32 * 31, 32 * 32 - 1].filter((p) => sample.mask![p] === 0);
+      let spread = 0;
+      for (const p of corner) {
+        const px = sample.image.data.subarray(p * 3, p * 3 + 3);
+        spread += Math.max(...px) - Math.min(...px);
+      }
+      expect(spread / Math.max(1, corner.length)).toBeLessThan(0.35);
+    }
+    expect(hues.size).toBe(3);
+    const anyColour = new ClutteredDataset({ count: 20, palette: 0 });
+    const free = new Set(Array.from({ length: 20 }, (_, i) => anyColour.render(i).objects[0].color.join()));
+    expect(free.size).toBe(20);
+  });
+  it('rejects out-of-range palette, backgroundChroma, objectScale and distractors, naming the option', () => {
+    expect(() => new ClutteredDataset({ palette: -1 })).toThrow(/palette/);
+    expect(() => new ClutteredDataset({ backgroundChroma: 2 })).toThrow(/backgroundChroma/);
+    expect(() => new ClutteredDataset({ objectScale: [0.4, 0.2] })).toThrow(/objectScale/);
+    expect(() => new ClutteredDataset({ distractors: [3, 1] })).toThrow(/distractors/);
+  });
   it('registration applies defaults and rejects unknown keys and too many classes', async () => {
     const reg = datasetRegistrations.find((r) => r.type === 'cluttered')!;
     const ds = await reg.create({ count: 5 });
