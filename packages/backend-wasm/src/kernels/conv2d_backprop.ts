@@ -23,6 +23,7 @@ import {
 } from '@selfsup/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { batchMatMul } from './batch_mat_mul';
+import { transposeFast } from './transpose';
 import { heapF32, release, reshape, run, sizeOf, slice4d, zeros, type BackendWasm } from './util';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -32,7 +33,10 @@ type Pair = [number, number];
 /** Core's backend-neutral conv helpers, bound to wasm (slices as JS strided copies). */
 function wasmOps(backend: BackendWasm): KernelOps {
   return {
-    run: (name, inputs, attrs) => run(name, backend, inputs, attrs),
+    run: (name, inputs, attrs) =>
+      name === 'Transpose'
+        ? transposeFast(backend, inputs.x, (attrs as { perm: number[] }).perm)
+        : run(name, backend, inputs, attrs),
     release: (...infos) => release(backend, ...infos),
     zeros: (shape) => zeros(backend, shape),
     slice: (x, begin, size) => slice4d(backend, x, begin, size),

@@ -9,6 +9,7 @@ import { batchNormTrainConfig, batchNormTrainGradConfig } from './batch_norm';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d_backprop';
 import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max_pool_grad';
+import { transposeConfig } from './transpose';
 import { meanConfig, sumConfig } from './reductions';
 import { unsortedSegmentSumConfig } from './unsorted_segment_sum';
 import { captureStock, stockKernel } from './util';
@@ -24,6 +25,7 @@ export const trainingKernels: readonly KernelConfig[] = [
   batchNormTrainConfig,
   batchNormTrainGradConfig,
   identityConfig,
+  transposeConfig,
 ];
 
 /** Names of the kernels `registerTrainingKernels` installs. */

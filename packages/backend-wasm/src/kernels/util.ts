@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { transposeFast } from './transpose';
 
 export type { BackendWasm };
 
@@ -44,8 +45,9 @@ export function reshape(backend: BackendWasm, x: TensorInfo, shape: number[]): T
   return run('Reshape', backend, { x }, { shape });
 }
 
+/** x permuted (JS copy where the permutation allows; see transpose.ts). */
 export function transpose(backend: BackendWasm, x: TensorInfo, perm: number[]): TensorInfo {
-  return run('Transpose', backend, { x }, { perm });
+  return transposeFast(backend, x, perm);
 }
 
 export function slice(backend: BackendWasm, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
