@@ -18,6 +18,12 @@ export interface LinearProbeOptions extends ProbeOptimizerOptions {
   epochs?: number;
   batchSize?: number;
   seed?: number;
+  /**
+   * Standardise every feature with the training set's mean and std first (default true), as a
+   * BatchNorm without affine in front of the classifier (MAE's probe): GAP features of a short
+   * run are far from zero-mean and unit-scale, and the probe underfits them otherwise.
+   */
+  standardize?: boolean;
 }
 
 export interface LinearProbeResult {
@@ -80,6 +86,11 @@ export function linearProbe(
   if (train.dim !== test.dim) throw new Error(`linear probe: train dim ${train.dim} != test dim ${test.dim}`);
   checkLabels(train, numClasses, 'train');
   checkLabels(test, numClasses, 'test');
+  if (opts.standardize ?? true) {
+    const stats = featureStats(train);
+    train = standardizeFeatures(train, stats);
+    test = standardizeFeatures(test, stats);
+  }
   const n = train.labels.length;
   const dim = train.dim;
   const epochs = opts.epochs ?? 100;
@@ -134,6 +145,33 @@ export function linearProbe(
     w.dispose();
     b.dispose();
   }
+}
+
+/** Per-dimension mean and std (population, in double) of a feature set. */
+export function featureStats(set: FeatureSet): { mean: Float64Array; std: Float64Array } {
+  const { dim, features } = set;
+  const n = features.length / dim;
+  const mean = new Float64Array(dim);
+  const std = new Float64Array(dim);
+  for (let i = 0; i < features.length; i++) mean[i % dim] += features[i];
+  for (let d = 0; d < dim; d++) mean[d] /= Math.max(1, n);
+  for (let i = 0; i < features.length; i++) std[i % dim] += (features[i] - mean[i % dim]) ** 2;
+  for (let d = 0; d < dim; d++) std[d] = Math.sqrt(std[d] / Math.max(1, n));
+  return { mean, std };
+}
+
+/** (x - mean) / (std + 1e-6) per dimension; a constant dimension becomes 0. */
+export function standardizeFeatures(
+  set: FeatureSet,
+  stats: { mean: Float64Array; std: Float64Array },
+): FeatureSet {
+  const { dim, features } = set;
+  const out = new Float32Array(features.length);
+  for (let i = 0; i < features.length; i++) {
+    const d = i % dim;
+    out[i] = (features[i] - stats.mean[d]) / (stats.std[d] + 1e-6);
+  }
+  return { ...set, features: out };
 }
 
 /** argmax(x W + b) per row. */
