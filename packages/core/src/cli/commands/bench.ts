@@ -95,8 +95,10 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   };
   const [v1, v2] = randomViews();
   const times: number[] = [];
+  const cpu: number[] = [];
   try {
     for (let i = 0; i <= opts.steps; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await runner.step(pipeline.method, pipeline.optimizer, v1, v2, {
         lr: pipeline.baseLr,
@@ -104,7 +106,12 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
         step: i,
       });
       const dt = (performance.now() - t0) / 1000;
-      if (i > 0) times.push(dt); // step 0 is the warm-up
+      const dc = process.cpuUsage(c0);
+      if (i > 0) {
+        // step 0 is the warm-up
+        times.push(dt);
+        cpu.push((dc.user + dc.system) / 1e6);
+      }
       if (!opts.json) process.stderr.write(`step ${i}${i === 0 ? ' (warm-up)' : ''}: ${dt.toFixed(3)} s\n`);
     }
   } finally {
@@ -113,8 +120,8 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     await runner.close();
     pipeline.dispose();
   }
-  times.sort((a, b) => a - b);
-  const med = times[Math.floor(times.length / 2)];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const med = median(times);
   const result = {
     impl: `selfsup-${SELFSUP_VERSION}-tfjs-${tf.version_core}-${runtime.backend.name}`,
     method: opts.method,
@@ -126,6 +133,9 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     step_s: Number(med.toFixed(4)),
     imgs_per_s: Number((opts.batch / med).toFixed(2)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    // CPU seconds per step over all threads: the work done, which a busy machine does not inflate
+    // the way it inflates step_s (spin-waiting pool threads count too).
+    cpu_s: Number(median(cpu).toFixed(4)),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
