@@ -90,6 +90,10 @@ describe('selfsup train on the cluttered dataset', () => {
       const linear = pctLine(r.stdout, /linear probe top-1/);
       expect(knn).toBeCloseTo(final.knn, 2);
       expect(linear).toBeCloseTo(final.linear, 2);
+      // The untrained network's kNN is printed beside it (16 queries: a multiple of 1/16).
+      const untrained = Number(/\(untrained network: ([\d.]+)%\)/.exec(r.stdout)?.[1]);
+      expect(untrained).toBeCloseTo(final.knnUntrained, 2);
+      expect((final.knnUntrained * 16) / 100).toBeCloseTo(Math.round((final.knnUntrained * 16) / 100), 9);
       // The final kNN uses the same frozen features as the monitor after the last epoch.
       expect(final.knn).toBe(metrics[1].knn);
     });

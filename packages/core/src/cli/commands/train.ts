@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { Trainer } from '../../train/trainer';
+import { createPipeline } from '../../di/pipeline';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { Checkpointer } from '../../io/checkpoint';
 import type { SelfsupConfig } from '../../config/schema';
@@ -41,9 +42,15 @@ export interface TrainOptions {
 export interface FinalScores {
   knn?: number;
   linear?: number;
+  /** kNN of the same backbone as initialised (same config and seed), before any training. */
+  knnUntrained?: number;
 }
 
-/** kNN (k from config) and a linear probe on frozen GAP features: the numbers a run ends with. */
+/**
+ * kNN (k from config) and a linear probe on frozen GAP features: the numbers a run ends with,
+ * next to the kNN of the untrained network, which is what the training has to beat (on the
+ * built-in dataset a random backbone is well above chance).
+ */
 export async function finalEvaluation(
   session: Session,
   splits: DataSplits,
@@ -66,7 +73,17 @@ export async function finalEvaluation(
     lr: config.eval.linearLr,
     seed: config.train.seed,
   }).top1;
-  return { knn, linear };
+  // Initialisation depends only on the config's seed: a fresh pipeline is the untrained network.
+  const untrained = createPipeline(config, { plugins: session.runtime.plugins });
+  let knnUntrained: number;
+  try {
+    const m0 = await extractFeatures(untrained.method.backbone, splits.trainEval, { transform });
+    const q0 = await extractFeatures(untrained.method.backbone, splits.test, { transform });
+    knnUntrained = knnAccuracy(m0, q0, { k: config.eval.knnK });
+  } finally {
+    untrained.dispose();
+  }
+  return { knn, linear, knnUntrained };
 }
 
 export async function trainCommand(opts: TrainOptions): Promise<number> {
@@ -154,13 +171,16 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       lastLoss: summary.metrics.at(-1)?.loss,
       knn: scores.knn,
       linear: scores.linear,
+      knnUntrained: scores.knnUntrained,
       checkpoint: summary.lastCheckpoint,
       ...(skipped.length > 0 && { skippedImages: skipped }),
     };
     await writeFile(join(runDir, 'final.json'), `${JSON.stringify(result, null, 2)}\n`);
     const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
     process.stdout.write(
-      `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}\nlinear probe top-1: ${pct(scores.linear)}\n`,
+      `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}` +
+        (scores.knnUntrained === undefined ? '' : ` (untrained network: ${pct(scores.knnUntrained)})`) +
+        `\nlinear probe top-1: ${pct(scores.linear)}\n`,
     );
     return 0;
   } finally {
