@@ -59,7 +59,7 @@ export const dataSchema = z
 export const evalSchema = z
   .object({
     knnK: z.number().int().positive().default(20),
-    linearEpochs: z.number().int().positive().default(30),
+    linearEpochs: z.number().int().positive().default(100),
     linearLr: z.number().positive().default(0.05),
   })
   .strict();
