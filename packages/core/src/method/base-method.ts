@@ -11,6 +11,7 @@ import type {
   ProjectionHead,
 } from '../contracts';
 import { Module, type StateEntry } from '../nn/module';
+import { normalizeL2 } from '../nn/functional';
 import { resolveType } from '../di/registry';
 import { Encoder } from './encoder';
 import { emaUpdate } from '../optim/ema';
@@ -127,7 +128,7 @@ export abstract class BaseMethod extends Module implements Method {
   }
 }
 
-/** Torch's F.normalize: x / max(||x||, eps) along `axis`. */
+/** Torch's F.normalize: x / max(||x||, eps) along `axis` (nn's normalizeL2, kept under this name). */
 export function l2normalize<T extends tf.Tensor>(x: T, axis = -1, eps = 1e-12): T {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', axis, true), eps)) as T);
+  return normalizeL2(x, axis, eps);
 }
