@@ -91,7 +91,7 @@ describe('data parallel over worker_threads', () => {
   it('is deterministic: a second runner with the same seed and workers gives identical losses', async () => {
     const run = async () => {
       const p = build();
-      const r = await DataParallel.start(spec, p.method, { workers: 3 });
+      const r = await DataParallel.start(spec, p.method, { workers: 2 });
       const losses: number[] = [];
       try {
         for (let s = 1; s <= 3; s++) {
