@@ -17,4 +17,5 @@ export * from './config/schema';
 export { corePlugin } from './plugins/core-plugin';
 export { z } from 'zod';
 export * from './parity';
+export * from './parallel';
 export * from './cli';

@@ -1,5 +1,5 @@
 export { trainStep, lossAndGrads, disposeLossAndGrads, NonFiniteLossError } from './step';
-export type { LossAndGrads } from './step';
+export type { LossAndGrads, StepFn } from './step';
 export { Trainer } from './trainer';
 export type {
   EpochMetrics,
