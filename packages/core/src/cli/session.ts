@@ -137,7 +137,9 @@ export async function buildDatasets(session: {
       count: split === 'train' ? d.count : d.testCount,
       limit: split === 'train' ? d.count : d.testCount,
     };
-    return Object.fromEntries(Object.entries(all).filter(([k, v]) => keys.has(k) && v !== undefined));
+    const common = Object.fromEntries(Object.entries(all).filter(([k, v]) => keys.has(k) && v !== undefined));
+    // data.options go to the dataset as they are: its schema names any key it does not know.
+    return { ...common, ...d.options };
   };
   const train = await reg.create(candidate('train'));
   if (train.length === 0)

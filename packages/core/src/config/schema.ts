@@ -53,6 +53,11 @@ export const dataSchema = z
     /** Two-view augmentation: defaults to the method's own (byol for BYOL/LEWEL_B, mocov2 for MoCo/LEWEL_M). */
     views: z.string().optional(),
     onBadImage: z.enum(['skip', 'fail']).default('fail'),
+    /**
+     * Further options of the dataset type, checked by its own schema (`selfsup info` lists
+     * them), e.g. for `cluttered`: palette, backgroundChroma, objectScale, distractors, objects.
+     */
+    options: z.record(z.unknown()).optional(),
   })
   .strict();
 

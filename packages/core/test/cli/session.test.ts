@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { applyOverrides, loadPlugins } from '../../src/cli';
 import { buildDatasets, configHash, resumeBreakingChanges } from '../../src/cli/session';
+import { ClutteredDataset } from '../../src/data/datasets/cluttered';
 import { parseConfig, type SelfsupConfig } from '../../src/config/schema';
 import { createRegistryContainer, type Pipeline } from '../../src/di/pipeline';
 
@@ -114,6 +115,22 @@ describe('buildDatasets', () => {
     expect(held.image.data[0]).toBeCloseTo(90 / 255, 6); // cat/9.png
     expect((await labels(splits.train)).filter((l) => l === 0)).toHaveLength(8);
     expect(splits.trainEval).toBe(splits.train);
+  });
+  it('passes data.options to the dataset, whose schema names an option it does not know', async () => {
+    const pipeline = { container: createRegistryContainer() } as unknown as Pipeline;
+    const build = (options: Record<string, unknown>) =>
+      buildDatasets({
+        config: parseConfig({ method: 'byol', data: { count: 4, testCount: 2, options } }),
+        pipeline,
+      });
+    const grey = await buildDatasets({
+      config: parseConfig({ method: 'byol', data: { count: 4, testCount: 2, options: { palette: 2 } } }),
+      pipeline,
+    });
+    expect((grey.train as ClutteredDataset).palette).toBe(2);
+    expect((grey.test as ClutteredDataset).palette).toBe(2);
+    await expect(build({ palete: 2 })).rejects.toThrow(/palete/);
+    await expect(build({ backgroundChroma: 3 })).rejects.toThrow(/backgroundChroma/);
   });
 });
 
