@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tf } from '../tf';
-import type { Method, Optimizer, ParamWithGrad, StepContext, StepResult } from '../contracts';
-import { disposeLossAndGrads, lossAndGrads, NonFiniteLossError } from '../train/step';
+import type { Method, Optimizer, StepContext, StepResult } from '../contracts';
+import { applyGradients, disposeLossAndGrads, lossAndGrads, NonFiniteLossError } from '../train/step';
 import {
   FAULT_ENV,
   parseFault,
@@ -136,13 +136,7 @@ export class DataParallel {
     const r = await this.lossAndGrads(method, view1, view2, ctx.step ?? 0);
     try {
       if (!Number.isFinite(r.loss)) throw new NonFiniteLossError(r.loss, r.terms, ctx.step);
-      const params: ParamWithGrad[] = [];
-      for (const p of method.trainableParameters()) {
-        const grad = r.grads.get(p.name);
-        if (grad !== undefined) params.push({ name: p.name, variable: p.variable, grad });
-      }
-      optimizer.step(params, ctx.lr);
-      method.afterOptimizerStep(ctx.emaMomentum);
+      applyGradients(method, optimizer, r.grads, ctx);
       return { loss: r.loss, terms: r.terms };
     } finally {
       for (const g of r.grads.values()) g.dispose();

@@ -1,4 +1,4 @@
-export { trainStep, lossAndGrads, disposeLossAndGrads, NonFiniteLossError } from './step';
+export { trainStep, lossAndGrads, disposeLossAndGrads, applyGradients, NonFiniteLossError } from './step';
 export type { LossAndGrads, StepFn } from './step';
 export { Trainer } from './trainer';
 export type {

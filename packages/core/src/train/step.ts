@@ -108,16 +108,26 @@ export function trainStep(
     const terms: Record<string, number> = {};
     for (const [k, t] of Object.entries(r.terms)) terms[k] = t.dataSync()[0];
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, terms, ctx.step);
-    const params: ParamWithGrad[] = [];
-    for (const p of method.trainableParameters()) {
-      const grad = r.grads.get(p.name);
-      // Like PyTorch's p.grad is None: a parameter the loss does not reach is not stepped.
-      if (grad !== undefined) params.push({ name: p.name, variable: p.variable, grad });
-    }
-    optimizer.step(params, ctx.lr);
-    method.afterOptimizerStep(ctx.emaMomentum);
+    applyGradients(method, optimizer, r.grads, ctx);
     return { loss, terms };
   } finally {
     disposeLossAndGrads(r);
   }
+}
+
+/** One optimizer step with gradients by parameter name, then the method's post-step update (EMA, queue). */
+export function applyGradients(
+  method: Method,
+  optimizer: Optimizer,
+  grads: Map<string, tf.Tensor>,
+  ctx: StepContext,
+): void {
+  const params: ParamWithGrad[] = [];
+  for (const p of method.trainableParameters()) {
+    const grad = grads.get(p.name);
+    // Like PyTorch's p.grad is None: a parameter the loss does not reach is not stepped.
+    if (grad !== undefined) params.push({ name: p.name, variable: p.variable, grad });
+  }
+  optimizer.step(params, ctx.lr);
+  method.afterOptimizerStep(ctx.emaMomentum);
 }
