@@ -38,6 +38,10 @@ export interface MatMulShape {
 }
 export const matMulShapes: MatMulShape[] = [
   { name: 'fc 128->512 fwd', m: BATCH, k: 128, n: 512, transposeA: false, transposeB: false },
+  // The bench model's LEWEL heads over 64 slots x 64 images = 4096 tokens, hidden 1024, dim 256.
+  { name: 'slots 1024->256 fwd', m: 4096, k: 1024, n: 256, transposeA: false, transposeB: false },
+  { name: 'slots 1024->256 dX (dy W^T)', m: 4096, k: 256, n: 1024, transposeA: false, transposeB: true },
+  { name: 'slots 1024->256 dW (x^T dy)', m: 1024, k: 4096, n: 256, transposeA: true, transposeB: false },
   { name: 'fc 128->512 dX (dy W^T)', m: BATCH, k: 512, n: 128, transposeA: false, transposeB: true },
   { name: 'fc 128->512 dW (x^T dy)', m: 128, k: BATCH, n: 512, transposeA: true, transposeB: false },
   { name: 'fc 512->128 fwd', m: BATCH, k: 512, n: 128, transposeA: false, transposeB: false },

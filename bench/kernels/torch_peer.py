@@ -7,6 +7,7 @@ Prints a markdown table. NCHW float32 (PyTorch's native layout). The gradients g
 aten::convolution_backward, what autograd calls (torch.nn.grad.conv2d_input is a slower route).
 Best of several runs after a warm-up, as in wasm.ts. Shapes mirror bench/kernels/shapes.ts.
 """
+import os
 import sys
 import time
 
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 BATCH = 64
+ONLY = os.environ.get('ONLY', '')  # keep the shapes whose name has this text
 CONV = [  # name, h, ci, co, k, stride
     ("stage1 3x3 s1", 32, 16, 16, 3, 1),
     ("stage2 3x3 s2", 32, 16, 32, 3, 2),
@@ -26,6 +28,9 @@ CONV = [  # name, h, ci, co, k, stride
 ]
 MATMUL = [  # name, batch, m, k, n, transpose_a, transpose_b
     ("fc 128->512 fwd", 0, BATCH, 128, 512, False, False),
+    ("slots 1024->256 fwd", 0, 4096, 1024, 256, False, False),
+    ("slots 1024->256 dX (dy W^T)", 0, 4096, 256, 1024, False, True),
+    ("slots 1024->256 dW (x^T dy)", 0, 1024, 4096, 256, True, False),
     ("fc 128->512 dX (dy W^T)", 0, BATCH, 512, 128, False, True),
     ("fc 128->512 dW (x^T dy)", 0, 128, BATCH, 512, True, False),
     ("fc 512->128 fwd", 0, BATCH, 512, 128, False, False),
@@ -57,7 +62,7 @@ def main():
         col = f"torch {torch.get_num_threads()}t"
         cols.append(col)
         with torch.no_grad():
-            for name, h, ci, co, k, s in CONV:
+            for name, h, ci, co, k, s in [c for c in CONV if ONLY in c[0]]:
                 pad = k // 2
                 x = torch.rand(BATCH, ci, h, h) * 2 - 1
                 w = torch.rand(co, ci, k, k) * 2 - 1
@@ -71,7 +76,7 @@ def main():
                         dy, x, w, None, [s, s], [pad, pad], [1, 1], False, [0, 0], 1, mask)
                 rows.setdefault((name, "backprop input"), {})[col] = g(backward([True, False, False]))
                 rows.setdefault((name, "backprop filter"), {})[col] = g(backward([False, True, False]))
-            for name, batch, m, k, n, ta, tb in MATMUL:
+            for name, batch, m, k, n, ta, tb in [x for x in MATMUL if ONLY in x[0]]:
                 lead = (batch,) if batch else ()
                 a = torch.rand(*lead, k, m) if ta else torch.rand(*lead, m, k)
                 b = torch.rand(*lead, n, k) if tb else torch.rand(*lead, k, n)
@@ -80,6 +85,18 @@ def main():
                 ms = best_ms(lambda: aa @ bb)
                 flops = 2 * max(batch, 1) * m * k * n
                 rows.setdefault((name, "matMul"), {})[col] = f"{flops / ms / 1e6:.1f}"
+            # ref_methods.py runs its heads as 1x1 Conv1d over (B, C, tokens): oneDNN, not BLAS.
+            if "slots" in ONLY or ONLY == "":
+                x = torch.rand(BATCH, 1024, 64) * 2 - 1
+                w = torch.rand(256, 1024, 1) * 2 - 1
+                dy = torch.rand(BATCH, 256, 64) * 2 - 1
+                flops = 2 * BATCH * 64 * 1024 * 256
+                conv_bwd = lambda mask: lambda: torch.ops.aten.convolution_backward(
+                    dy, x, w, None, [1], [0], [1], False, [0], 1, mask)
+                for name, f in [("slots 1024->256 fwd", lambda: F.conv1d(x, w)),
+                                ("slots 1024->256 dX (dy W^T)", conv_bwd([True, False, False])),
+                                ("slots 1024->256 dW (x^T dy)", conv_bwd([False, True, False]))]:
+                    rows.setdefault((name, "as 1x1 conv1d"), {})[col] = f"{flops / best_ms(f) / 1e6:.1f}"
     print(f"| shape (batch {BATCH}) | op | " + " | ".join(cols) + " |")
     print("|---|---|" + "|".join("---:" for _ in cols) + "|")
     for (name, op), cells in rows.items():

@@ -2,7 +2,7 @@
  * GFLOP/s of the training kernels on tfjs-backend-wasm, stock 4.22 vs patched
  * (@selfsup/backend-wasm's training kernels), 1 and 2 threads, at CIFAR ResNet-18 w16 shapes.
  *
- *   npx vite-node bench/kernels/wasm.ts [threads...]     (default: 1 2; PASSES=2)
+ *   npx vite-node bench/kernels/wasm.ts [threads...]     (default: 1 2; PASSES=2; ONLY=text keeps the shapes whose name has it)
  *
  * Prints a markdown table. Each figure is the best of several timed runs after a warm-up, over
  * PASSES passes of the whole table (best, not mean: on a shared machine the slow outliers are
@@ -52,6 +52,7 @@ const row = (name: string, op: string) => {
 };
 
 const passes = Number(process.env.PASSES ?? 2);
+const only = (name: string) => name.includes(process.env.ONLY ?? '');
 /** Keeps the best figure of all passes ('missing' stays). */
 const record = (name: string, op: string, col: string, value: string) => {
   const r = row(name, op);
@@ -66,7 +67,7 @@ for (let pass = 0; pass < passes; pass++) {
       if (variant === 'patched') registerTrainingKernels();
       else unregisterTrainingKernels();
       const col = `${variant} ${state.threads}t`;
-      for (const s of convShapes) {
+      for (const s of convShapes.filter((c) => only(c.name))) {
         const pad = Math.floor(s.k / 2);
         const ho = convOut(s);
         const x = rand([BATCH, s.h, s.h, s.ci]) as tf.Tensor4D;
@@ -96,7 +97,7 @@ for (let pass = 0; pass < passes; pass++) {
         );
         tf.dispose([x, w, dy]);
       }
-      for (const s of matMulShapes) {
+      for (const s of matMulShapes.filter((m) => only(m.name))) {
         const lead = s.batch != null ? [s.batch] : [];
         const a = rand([...lead, ...(s.transposeA ? [s.k, s.m] : [s.m, s.k])]);
         const b = rand([...lead, ...(s.transposeB ? [s.n, s.k] : [s.k, s.n])]);
