@@ -127,3 +127,17 @@ export async function extractFeatures(
   }
   return { features, dim, labels };
 }
+
+/**
+ * Features of a memory set (the labelled training images) and a query set (the held-out ones)
+ * under the same options: what kNN and the linear probe compare.
+ */
+export async function extractMemoryAndQuery(
+  backbone: Backbone,
+  sets: { memory: Dataset; query: Dataset },
+  opts: ExtractOptions = {},
+): Promise<{ memory: FeatureSet; query: FeatureSet }> {
+  const memory = await extractFeatures(backbone, sets.memory, opts);
+  const query = await extractFeatures(backbone, sets.query, opts);
+  return { memory, query };
+}

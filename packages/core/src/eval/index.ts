@@ -2,6 +2,7 @@ export {
   allIndices,
   backboneFeatures,
   extractFeatures,
+  extractMemoryAndQuery,
   imagesToTensor,
   inEvalMode,
   l2Normalize,

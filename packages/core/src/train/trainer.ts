@@ -9,7 +9,7 @@ import { emaMomentum, warmupCosineLr } from '../optim';
 import { EpochSampler, makeBatch, type EpochSamplerState } from '../data';
 import type { StateEntry } from '../nn/module';
 import { SeededRng } from '../util/random';
-import { extractFeatures } from '../eval/features';
+import { extractMemoryAndQuery } from '../eval/features';
 import { knnAccuracy } from '../eval/knn';
 import { NonFiniteLossError, trainStep, type StepFn } from './step';
 import { mixSeed } from './seeds';
@@ -422,10 +422,10 @@ export class Trainer {
 
   /** kNN top-1 % of the online backbone's features (memory set votes for the query set). */
   async measureKnn(knn: KnnMonitorOptions): Promise<number> {
-    const backbone = this.opts.method.backbone;
-    const fo = { batchSize: knn.batchSize ?? 64, transform: knn.transform };
-    const memory = await extractFeatures(backbone, knn.memory, fo);
-    const query = await extractFeatures(backbone, knn.query, fo);
+    const { memory, query } = await extractMemoryAndQuery(this.opts.method.backbone, knn, {
+      batchSize: knn.batchSize ?? 64,
+      transform: knn.transform,
+    });
     return knnAccuracy(memory, query, { k: knn.k ?? 20 });
   }
 

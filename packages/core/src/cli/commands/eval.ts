@@ -1,4 +1,4 @@
-import { extractFeatures } from '../../eval/features';
+import { extractMemoryAndQuery } from '../../eval/features';
 import { knnAccuracy } from '../../eval/knn';
 import { linearProbe } from '../../eval/linear';
 import { semiSupervised } from '../../eval/semi';
@@ -36,8 +36,8 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
     const seed = config.train.seed;
     const results: Record<string, number> = {};
     if (kind === 'knn' || kind === 'linear') {
-      const memory = await extractFeatures(backbone, splits.trainEval, { transform });
-      const query = await extractFeatures(backbone, splits.test, { transform });
+      const sets = { memory: splits.trainEval, query: splits.test };
+      const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
       if (kind === 'knn') results.knn_top1 = knnAccuracy(memory, query, { k: config.eval.knnK });
       else {
         results.linear_top1 = linearProbe(memory, query, {

@@ -6,7 +6,7 @@ import { createPipeline } from '../../di/pipeline';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { Checkpointer } from '../../io/checkpoint';
 import type { SelfsupConfig } from '../../config/schema';
-import { extractFeatures } from '../../eval/features';
+import { extractMemoryAndQuery } from '../../eval/features';
 import { knnAccuracy } from '../../eval/knn';
 import { linearProbe } from '../../eval/linear';
 import {
@@ -63,8 +63,8 @@ export async function finalEvaluation(
   }
   const transform = evalTransform(config.data.imageSize);
   const backbone = pipeline.method.backbone;
-  const memory = await extractFeatures(backbone, splits.trainEval, { transform });
-  const query = await extractFeatures(backbone, splits.test, { transform });
+  const sets = { memory: splits.trainEval, query: splits.test };
+  const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
   const knn = knnAccuracy(memory, query, { k: config.eval.knnK });
   const numClasses = splits.train.numClasses ?? splits.trainEval.numClasses ?? 0;
   const linear = linearProbe(memory, query, {
@@ -77,9 +77,8 @@ export async function finalEvaluation(
   const untrained = createPipeline(config, { plugins: session.runtime.plugins });
   let knnUntrained: number;
   try {
-    const m0 = await extractFeatures(untrained.method.backbone, splits.trainEval, { transform });
-    const q0 = await extractFeatures(untrained.method.backbone, splits.test, { transform });
-    knnUntrained = knnAccuracy(m0, q0, { k: config.eval.knnK });
+    const f0 = await extractMemoryAndQuery(untrained.method.backbone, sets, { transform });
+    knnUntrained = knnAccuracy(f0.memory, f0.query, { k: config.eval.knnK });
   } finally {
     untrained.dispose();
   }
@@ -95,10 +94,11 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   const runDir = resolve(opts.out ?? join('runs', basename(opts.config, extname(opts.config))));
   // Before anything is written: the run directory's config.yaml is what eval, maps and resume read.
   await checkRunDirectory(runDir, config, opts.resume ?? false);
+  const threads = threadsPerRank(config.train.threads, config.train.workers);
   const session = await openSession(config, {
     backend: opts.backend,
     plugins: opts.plugin,
-    threads: threadsPerRank(config.train.threads, config.train.workers),
+    threads,
     source: configSource(opts.config, opts.set),
   });
   let runner: StepRunner;
@@ -110,7 +110,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
         config,
         plugins: opts.plugin ?? [],
         backend: session.runtime.backend.name,
-        threads: threadsPerRank(config.train.threads, config.train.workers),
+        threads,
         source: configSource(opts.config, opts.set),
       },
     });
