@@ -1,5 +1,6 @@
 import type { Dataset, Image, Sample } from '../../contracts';
 import { SeededRng } from '../../util/random';
+import { hsvToRgbInto } from '../transforms/color';
 
 /** Object classes in order: class k is drawn as CLUTTERED_SHAPES[k]. */
 export const CLUTTERED_SHAPES = [
@@ -545,11 +546,9 @@ function contrasting(bgMean: [number, number, number], rng: SeededRng): [number,
   return color;
 }
 
-/** RGB of hue h in [0, 1), saturation s, value v. */
+/** RGB of hue h in [0, 1), saturation s, value v (the colour transforms' conversion). */
 function hsv(h: number, s: number, v: number): [number, number, number] {
-  const f = (n: number) => {
-    const k = (n + h * 6) % 6;
-    return v - v * s * Math.max(0, Math.min(k, 4 - k, 1));
-  };
-  return [f(5), f(3), f(1)];
+  const rgb: [number, number, number] = [0, 0, 0];
+  hsvToRgbInto(h, s, v, rgb);
+  return rgb;
 }

@@ -77,49 +77,59 @@ export function adjustHueInPlace(data: Float32Array, channels: number, shift: nu
     h = (h / 6 + 1) % 1;
     h = (h + shift) % 1;
     if (h < 0) h += 1;
-    // HSV -> RGB
-    const h6 = h * 6;
-    let sector = Math.floor(h6);
-    const f = h6 - sector;
-    sector = sector % 6;
-    const v = maxc;
-    let p = v * (1 - s);
-    let q = v * (1 - s * f);
-    let t = v * (1 - s * (1 - f));
-    p = p < 0 ? 0 : p > 1 ? 1 : p;
-    q = q < 0 ? 0 : q > 1 ? 1 : q;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    switch (sector) {
-      case 0:
-        data[i] = v;
-        data[i + 1] = t;
-        data[i + 2] = p;
-        break;
-      case 1:
-        data[i] = q;
-        data[i + 1] = v;
-        data[i + 2] = p;
-        break;
-      case 2:
-        data[i] = p;
-        data[i + 1] = v;
-        data[i + 2] = t;
-        break;
-      case 3:
-        data[i] = p;
-        data[i + 1] = q;
-        data[i + 2] = v;
-        break;
-      case 4:
-        data[i] = t;
-        data[i + 1] = p;
-        data[i + 2] = v;
-        break;
-      default:
-        data[i] = v;
-        data[i + 1] = p;
-        data[i + 2] = q;
-    }
+    hsvToRgbInto(h, s, maxc, data, i);
+  }
+}
+
+/** RGB of hue h in [0, 1), saturation s and value v, written to out[offset..offset+2]. */
+export function hsvToRgbInto(
+  h: number,
+  s: number,
+  v: number,
+  out: Float32Array | number[],
+  offset = 0,
+): void {
+  const h6 = h * 6;
+  let sector = Math.floor(h6);
+  const f = h6 - sector;
+  sector = sector % 6;
+  let p = v * (1 - s);
+  let q = v * (1 - s * f);
+  let t = v * (1 - s * (1 - f));
+  p = p < 0 ? 0 : p > 1 ? 1 : p;
+  q = q < 0 ? 0 : q > 1 ? 1 : q;
+  t = t < 0 ? 0 : t > 1 ? 1 : t;
+  // One switch, no per-pixel arrays: this runs for every pixel of every jittered view.
+  switch (sector) {
+    case 0:
+      out[offset] = v;
+      out[offset + 1] = t;
+      out[offset + 2] = p;
+      break;
+    case 1:
+      out[offset] = q;
+      out[offset + 1] = v;
+      out[offset + 2] = p;
+      break;
+    case 2:
+      out[offset] = p;
+      out[offset + 1] = v;
+      out[offset + 2] = t;
+      break;
+    case 3:
+      out[offset] = p;
+      out[offset + 1] = q;
+      out[offset + 2] = v;
+      break;
+    case 4:
+      out[offset] = t;
+      out[offset + 1] = p;
+      out[offset + 2] = v;
+      break;
+    default:
+      out[offset] = v;
+      out[offset + 1] = p;
+      out[offset + 2] = q;
   }
 }
 
