@@ -1,0 +1,38 @@
+/**
+ * selfsup's per-step losses for a config, one JSON line per step: the counterpart of
+ * `torch_reference_train.py --max-steps N --print-steps` (same views, same init, same schedules
+ * spanning N steps).
+ *
+ *   npx vite-node --config vitest.config.ts bench/learning/selfsup-steps.ts CONFIG N [key.path=value ...]
+ */
+import 'reflect-metadata';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDatasets, buildViews, loadConfig, openSession } from '../../packages/core/src/cli/session';
+import { Trainer } from '../../packages/core/src/train/trainer';
+
+const [configPath, steps, ...sets] = process.argv.slice(2);
+if (!configPath || !(Number(steps) >= 1))
+  throw new Error('usage: selfsup-steps.ts CONFIG N [key.path=value ...]');
+const config = await loadConfig(configPath, sets);
+const session = await openSession(config, { backend: process.env.SELFSUP_BACKEND ?? 'wasm' });
+const splits = await buildDatasets(session);
+const t = config.train;
+const trainer = new Trainer({
+  method: session.pipeline.method,
+  optimizer: session.pipeline.optimizer,
+  dataset: splits.train,
+  views: buildViews(session),
+  runDir: mkdtempSync(join(tmpdir(), 'selfsup-steps-')),
+  batchSize: t.batchSize,
+  epochs: t.epochs,
+  maxSteps: Number(steps),
+  seed: t.seed,
+  lr: { baseLr: session.pipeline.baseLr, warmupEpochs: t.warmupEpochs },
+  progress: 'none',
+  plots: false,
+  onStep: (s) => console.log(JSON.stringify({ step: s.step, loss: s.loss, ...s.terms })),
+});
+await trainer.run();
+session.pipeline.dispose();
