@@ -46,7 +46,15 @@ export default [
     external: isExternal,
     plugins: plugins(),
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', banner, sourcemap: true },
+      {
+        dir: 'dist',
+        format: 'es',
+        entryFileNames: '[name].js',
+        chunkFileNames: 'chunks/[name]-[hash].js',
+        // Platform-neutral packages must not import node:module (a browser bundle takes them).
+        ...(pkg.selfsupPlatform === 'neutral' ? {} : { banner }),
+        sourcemap: true,
+      },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', exports: 'named', sourcemap: true },
     ],
     onwarn(warning, warn) {

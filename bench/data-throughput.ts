@@ -8,11 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Dataset, Image, ViewPipeline } from '../packages/core/src/contracts';
-import {
-  ClutteredDataset,
-  DEFAULT_FASHION_MNIST_PATH,
-  viewPipelineRegistrations,
-} from '../packages/core/src/data';
+import { ClutteredDataset, viewPipelineRegistrations } from '../packages/core/src/data';
+import { DEFAULT_FASHION_MNIST_PATH, fileDatasetRegistrations } from '../packages/node/src';
 import { SeededRng } from '../packages/core/src/util/random';
 
 const argv = process.argv.slice(2);
@@ -77,8 +74,7 @@ const results = [];
 results.push(await measure('cluttered', new ClutteredDataset({ count: N, imageSize: 32 }), 32));
 results.push(await measure('cluttered', new ClutteredDataset({ count: N, imageSize: 64 }), 64));
 if (existsSync(DEFAULT_FASHION_MNIST_PATH)) {
-  const { datasetRegistrations } = await import('../packages/core/src/data');
-  const reg = datasetRegistrations.find((r) => r.type === 'fashion_mnist')!;
+  const reg = fileDatasetRegistrations.find((r) => r.type === 'fashion_mnist')!;
   results.push(await measure('fashion_mnist', await reg.create({ split: 'test' }), 28));
 }
 console.log(

@@ -14,7 +14,7 @@ STRICT=0
 [[ "${1:-}" == "--strict" ]] && STRICT=1
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-REQUIRED=(@selfsup/core @selfsup/plugin-byol @selfsup/plugin-moco @selfsup/plugin-lewel)
+REQUIRED=(@selfsup/core @selfsup/node @selfsup/plugin-byol @selfsup/plugin-moco @selfsup/plugin-lewel)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/selfsup-pack-smoke.XXXXXX")"
 TARBALLS="$WORK/tarballs"
 PROJECT="$WORK/project"

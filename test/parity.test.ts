@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadParityFixture, runParity, tf } from '@selfsup/core';
+import { runParity, tf } from '@selfsup/core';
+import { loadParityFixture } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';

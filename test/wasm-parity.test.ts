@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadParityFixture, runParity, tf, ResNet } from '@selfsup/core';
+import { runParity, tf, ResNet } from '@selfsup/core';
+import { loadParityFixture } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';

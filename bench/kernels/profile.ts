@@ -10,8 +10,8 @@ import 'reflect-metadata';
 import { tf } from '../../packages/core/src/tf';
 import { createPipeline } from '../../packages/core/src/di/pipeline';
 import { trainStep } from '../../packages/core/src/train/step';
-import { benchConfig, BENCH_MODEL, type BenchMethod } from '../../packages/core/src/cli/commands/bench';
-import { prepareRuntime } from '../../packages/core/src/cli/runtime';
+import { benchConfig, BENCH_MODEL, type BenchMethod } from '../../packages/node/src/cli/commands/bench';
+import { prepareRuntime } from '../../packages/node/src/cli/runtime';
 
 const [method = 'byol', threadsArg = '2', widthArg = '16', resArg = '32', batchArg = '64', topArg = '25'] =
   process.argv.slice(2);

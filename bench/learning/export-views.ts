@@ -17,9 +17,10 @@ import {
   evalTransform,
   loadConfig,
   openSession,
-} from '../../packages/core/src/cli/session';
+} from '../../packages/node/src/cli/session';
 import type { Dataset } from '../../packages/core/src/contracts';
-import { exportStateDict, writeSafetensors } from '../../packages/core/src/io';
+import { exportStateDict } from '../../packages/core/src/io';
+import { writeSafetensors } from '../../packages/node/src';
 import { Trainer } from '../../packages/core/src/train/trainer';
 
 const [configPath, outDir, ...sets] = process.argv.slice(2);
@@ -38,7 +39,6 @@ const trainer = new Trainer({
   optimizer: session.pipeline.optimizer,
   dataset: splits.train,
   views: buildViews(session),
-  runDir: outDir,
   batchSize: t.batchSize,
   epochs: t.epochs,
   maxSteps: t.maxSteps,

@@ -6,10 +6,7 @@
  *   npx vite-node --config vitest.config.ts bench/learning/selfsup-steps.ts CONFIG N [key.path=value ...]
  */
 import 'reflect-metadata';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildDatasets, buildViews, loadConfig, openSession } from '../../packages/core/src/cli/session';
+import { buildDatasets, buildViews, loadConfig, openSession } from '../../packages/node/src/cli/session';
 import { Trainer } from '../../packages/core/src/train/trainer';
 
 const [configPath, steps, ...sets] = process.argv.slice(2);
@@ -24,14 +21,11 @@ const trainer = new Trainer({
   optimizer: session.pipeline.optimizer,
   dataset: splits.train,
   views: buildViews(session),
-  runDir: mkdtempSync(join(tmpdir(), 'selfsup-steps-')),
   batchSize: t.batchSize,
   epochs: t.epochs,
   maxSteps: Number(steps),
   seed: t.seed,
   lr: { baseLr: session.pipeline.baseLr, warmupEpochs: t.warmupEpochs },
-  progress: 'none',
-  plots: false,
   onStep: (s) => console.log(JSON.stringify({ step: s.step, loss: s.loss, ...s.terms })),
 });
 await trainer.run();

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checkpointer, createRegistryContainer, resolveType, type DatasetRegistration } from '@selfsup/core';
+import { FileCheckpointStorage, fileDatasetsPlugin } from '@selfsup/node';
 import { ensureDir, errorLines, readJsonLines, runCli, tmpDir, writePng, writeTinyConfig } from './helpers';
 
 /** Set to a checkpoint file name to make its write run out of disk space half-way. */
@@ -13,8 +14,8 @@ const diskFull = vi.hoisted(() => ({ file: undefined as string | undefined }));
 
 // Simulates a full disk through the atomic write's injectable file operations: the write puts
 // half the bytes in the temp file, then fails with ENOSPC, as write(2) does on a full disk.
-vi.mock('../../packages/core/src/io/atomic-write', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../packages/core/src/io/atomic-write')>();
+vi.mock('../../packages/node/src/io/atomic-write', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../packages/node/src/io/atomic-write')>();
   return {
     ...real,
     atomicWriteFile: (path: string, data: Uint8Array, ops: Partial<typeof real.defaultAtomicWriteOps> = {}) =>
@@ -125,7 +126,7 @@ describe('bad data', () => {
     await writePng(join(root, 'a.png'), 16, 16, [10, 20, 30]);
     await writePng(join(root, 'b.png'), 24, 20, [10, 20, 30]);
     const reg = resolveType<DatasetRegistration>(
-      createRegistryContainer(),
+      createRegistryContainer([fileDatasetsPlugin]),
       'Dataset',
       'image_folder',
       'data.dataset',
@@ -205,7 +206,9 @@ describe('bad checkpoints and failing runs', () => {
     );
     // No half-written file; the epoch-1 checkpoint verifies (checksum) and is what resume uses.
     expect(readdirSync(ck)).toEqual(['checkpoint-00000004.safetensors']);
-    const good = await new Checkpointer(ck).load(join(ck, 'checkpoint-00000004.safetensors'));
+    const good = await new Checkpointer(new FileCheckpointStorage(ck)).load(
+      'checkpoint-00000004.safetensors',
+    );
     expect(good.step).toBe(4);
     expect(existsSync(join(run, 'final.json'))).toBe(false);
 
@@ -269,7 +272,7 @@ describe('bad checkpoints and failing runs', () => {
       `checkpoint-${String(4 * epochsDone).padStart(8, '0')}.safetensors`,
     );
     expect(m![5]).toBe(last);
-    const kept = await new Checkpointer(join(out, 'checkpoints')).loadLatest();
+    const kept = await new Checkpointer(new FileCheckpointStorage(join(out, 'checkpoints'))).loadLatest();
     expect(kept?.path).toBe(last);
     expect(readJsonLines(join(out, 'metrics.jsonl'))).toHaveLength(epochsDone);
   });

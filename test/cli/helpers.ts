@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import sharp from 'sharp';
-import { buildProgram } from '@selfsup/core';
+import { buildProgram } from '@selfsup/node';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, type TensorData } from '@selfsup/core';
+import type { TensorData } from '@selfsup/core';
+import { readSafetensors, writeSafetensors } from '@selfsup/node';
 import { REPO, errorLines, runCli, tmpDir } from './helpers';
 
 const FIXTURES = join(REPO, 'test/fixtures/parity');

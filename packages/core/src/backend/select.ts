@@ -28,7 +28,7 @@ export interface SelectBackendOptions {
   /** Value of the --backend command-line flag. */
   flag?: string;
   /** Environment to read SELFSUP_BACKEND from; process.env when omitted. */
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
   /** Value of the config file's `backend` key. */
   configBackend?: string;
   providers: BackendProvider[];
@@ -66,7 +66,7 @@ export interface BackendDescription {
  */
 export async function selectBackend(options: SelectBackendOptions): Promise<SelectedBackend> {
   const providers = checkUnique(options.providers);
-  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => console.error(line));
   const { value, source } = requestedBackend(options);
   const activateOptions = options.threads === undefined ? {} : { threads: options.threads };
 
@@ -172,7 +172,11 @@ export function backendProvidersFrom(container: DependencyContainer): BackendPro
 }
 
 function requestedBackend(options: SelectBackendOptions): { value: string; source: BackendSource } {
-  const env = options.env ?? process.env;
+  // Neutral code: `process` exists in Node only.
+  const env =
+    options.env ??
+    (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ??
+    {};
   const levels: Array<[BackendSource, string | undefined]> = [
     ['flag', options.flag],
     ['env', env[BACKEND_ENV_VAR]],

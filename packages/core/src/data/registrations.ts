@@ -8,14 +8,6 @@ import type {
 } from '../contracts';
 import { Tokens } from '../contracts/tokens';
 import { ClutteredDataset, CLUTTERED_SHAPES } from './datasets/cluttered';
-import { CifarDataset } from './datasets/cifar';
-import {
-  DEFAULT_FASHION_MNIST_PATH,
-  FASHION_MNIST_CLASSES,
-  MNIST_CLASSES,
-  MnistDataset,
-} from './datasets/idx';
-import { ImageFolderDataset } from './datasets/imageFolder';
 import {
   buildTransforms,
   byolViewConfigs,
@@ -39,7 +31,7 @@ import { HorizontalFlip, RandomResizedCrop } from './transforms/geometric';
 const PLUGIN = '@selfsup/core';
 
 /** Parses with `schema`, turning zod issues into one message that names the registration and key. */
-function parseOptions<S extends z.ZodTypeAny>(schema: S, options: unknown, what: string): z.output<S> {
+export function parseOptions<S extends z.ZodTypeAny>(schema: S, options: unknown, what: string): z.output<S> {
   const result = schema.safeParse(options ?? {});
   if (!result.success) {
     const issues = result.error.issues
@@ -53,36 +45,14 @@ function parseOptions<S extends z.ZodTypeAny>(schema: S, options: unknown, what:
 const posInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 const range = z.tuple([z.number(), z.number()]);
-const split = z.enum(['train', 'test']).default('train');
-const size = z.union([posInt, z.tuple([posInt, posInt])]);
+/** Option shapes that dataset plugins share. */
+export const datasetSplitSchema = z.enum(['train', 'test']).default('train');
+export const imageSizeSchema = z.union([posInt, z.tuple([posInt, posInt])]);
+const split = datasetSplitSchema;
+const size = imageSizeSchema;
 
 // ---------------------------------------------------------------- datasets
 
-const imageFolderSchema = z
-  .object({
-    path: z.string().min(1),
-    resize: size.optional(),
-    fit: z.enum(['cover', 'fill', 'contain']).default('cover'),
-    onBadImage: z.enum(['skip', 'fail']).default('fail'),
-    cacheSize: z.number().int().min(0).default(0),
-    extensions: z.array(z.string().startsWith('.')).min(1).optional(),
-    limit: posInt.optional(),
-  })
-  .strict();
-
-const cifar10Schema = z.object({ path: z.string().min(1), split, limit: posInt.optional() }).strict();
-const cifar100Schema = z
-  .object({
-    path: z.string().min(1),
-    split,
-    labelType: z.enum(['fine', 'coarse']).default('fine'),
-    limit: posInt.optional(),
-  })
-  .strict();
-const mnistSchema = z.object({ path: z.string().min(1), split, limit: posInt.optional() }).strict();
-const fashionMnistSchema = z
-  .object({ path: z.string().min(1).default(DEFAULT_FASHION_MNIST_PATH), split, limit: posInt.optional() })
-  .strict();
 const clutteredSchema = z
   .object({
     count: posInt.optional(),
@@ -107,50 +77,6 @@ export const datasetRegistrations: DatasetRegistration[] = [
     optionsSchema: clutteredSchema,
     create: async (options) =>
       new ClutteredDataset(parseOptions(clutteredSchema, options, "dataset 'cluttered'")),
-  },
-  {
-    type: 'image_folder',
-    plugin: PLUGIN,
-    description: 'PNG/JPEG folder; class subfolders give labels, a flat folder is unlabelled',
-    optionsSchema: imageFolderSchema,
-    create: async (options) =>
-      ImageFolderDataset.load(parseOptions(imageFolderSchema, options, "dataset 'image_folder'")),
-  },
-  {
-    type: 'cifar10',
-    plugin: PLUGIN,
-    description: 'CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)',
-    optionsSchema: cifar10Schema,
-    create: async (options) =>
-      CifarDataset.load('cifar10', parseOptions(cifar10Schema, options, "dataset 'cifar10'")),
-  },
-  {
-    type: 'cifar100',
-    plugin: PLUGIN,
-    description: 'CIFAR-100 binary version (train.bin, test.bin; fine or coarse labels)',
-    optionsSchema: cifar100Schema,
-    create: async (options) =>
-      CifarDataset.load('cifar100', parseOptions(cifar100Schema, options, "dataset 'cifar100'")),
-  },
-  {
-    type: 'mnist',
-    plugin: PLUGIN,
-    description: 'MNIST IDX files (gzipped or raw), 1-channel 28x28',
-    optionsSchema: mnistSchema,
-    create: async (options) =>
-      MnistDataset.load('mnist', MNIST_CLASSES, parseOptions(mnistSchema, options, "dataset 'mnist'")),
-  },
-  {
-    type: 'fashion_mnist',
-    plugin: PLUGIN,
-    description: `Fashion-MNIST IDX files (default path ${DEFAULT_FASHION_MNIST_PATH}, Debian dataset-fashion-mnist)`,
-    optionsSchema: fashionMnistSchema,
-    create: async (options) =>
-      MnistDataset.load(
-        'fashion_mnist',
-        FASHION_MNIST_CLASSES,
-        parseOptions(fashionMnistSchema, options, "dataset 'fashion_mnist'"),
-      ),
   },
 ];
 

@@ -1,4 +1,4 @@
 export { registerType, listTypes, resolveType, UnknownTypeError } from './registry';
 export { createPipeline, createRegistryContainer } from './pipeline';
 export type { Pipeline, PipelineOptions } from './pipeline';
-export { KNOWN_PROVIDERS, OFFICIAL_PLUGIN_PACKAGES } from './known-plugins';
+export { KNOWN_PROVIDERS } from './known-plugins';

@@ -14,12 +14,3 @@ export const KNOWN_PROVIDERS: Partial<Record<SeamName, Record<string, string>>> 
     node: '@selfsup/backend-node (+ @tensorflow/tfjs-node)',
   },
 };
-
-/** Packages the `selfsup` CLI loads by name at start (missing ones are skipped). */
-export const OFFICIAL_PLUGIN_PACKAGES = [
-  '@selfsup/plugin-byol',
-  '@selfsup/plugin-moco',
-  '@selfsup/plugin-lewel',
-  '@selfsup/backend-wasm',
-  '@selfsup/backend-node',
-];

@@ -23,5 +23,5 @@ export {
   segmentationProbe,
 } from './seg';
 export type { SegProbeOptions, SegProbeResult } from './seg';
-export { evaluateAlignmentMaps, mapMassScore, maskCoverage, writeMapGrid } from './maps';
-export type { EvaluateMapsOptions, MapGridOptions, MapMassScore, MapsData, ObjectMask } from './maps';
+export { evaluateAlignmentMaps, mapMassScore, maskCoverage, toMapsData } from './maps';
+export type { EvaluateMapsOptions, MapMassScore, MapsData, ObjectMask } from './maps';

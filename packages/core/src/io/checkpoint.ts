@@ -1,7 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { atomicWriteFile, type AtomicWriteOps } from './atomic-write';
+import { Sha256 } from '../util/sha256';
 import {
   parseSafetensorsHeader,
   parseSafetensorsWithMetadata,
@@ -16,7 +13,48 @@ import {
  * `__metadata__` holds the step, the caller's meta as JSON and a SHA-256 over everything that
  * matters (format, step, meta, and each tensor's name, dtype, shape and bytes, in name order), so
  * a flipped bit or a truncated file is caught on load and the previous checkpoint is used instead.
+ * The codec works on bytes; a CheckpointStorage says where the files live.
  */
+
+/**
+ * Where checkpoint files live: a folder in Node (@selfsup/node's FileCheckpointStorage), memory
+ * in a browser page. `write` must be atomic: `list` never returns a half-written file.
+ */
+export interface CheckpointStorage {
+  /** Shown in messages: the folder path, or a description. */
+  readonly location: string;
+  /** File names present (any order); [] when the location does not exist yet. */
+  list(): Promise<string[]>;
+  read(name: string): Promise<Uint8Array>;
+  write(name: string, bytes: Uint8Array): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  remove(name: string): Promise<void>;
+  /** Full path of a name, for messages. */
+  pathOf(name: string): string;
+}
+
+/** Checkpoints held in memory (browser pages, tests). */
+export class MemoryCheckpointStorage implements CheckpointStorage {
+  readonly files = new Map<string, Uint8Array>();
+  constructor(readonly location = 'memory') {}
+  async list(): Promise<string[]> {
+    return [...this.files.keys()];
+  }
+  async read(name: string): Promise<Uint8Array> {
+    const f = this.files.get(name);
+    if (!f) throw new Error(`${this.pathOf(name)}: no such checkpoint`);
+    return f;
+  }
+  async write(name: string, bytes: Uint8Array): Promise<void> {
+    this.files.set(name, bytes.slice());
+  }
+  async remove(name: string): Promise<void> {
+    this.files.delete(name);
+  }
+  pathOf(name: string): string {
+    return `${this.location}/${name}`;
+  }
+}
 
 export const CHECKPOINT_FORMAT = 'selfsup-checkpoint-v1';
 const KEY_FORMAT = 'selfsup.format';
@@ -34,7 +72,10 @@ export interface CheckpointPayload<Meta = unknown> {
 }
 
 export interface CheckpointInfo {
+  /** Full path (or storage location + name), for messages. */
   path: string;
+  /** File name inside the storage. */
+  name: string;
   step: number;
 }
 
@@ -48,8 +89,6 @@ export interface CheckpointerOptions {
   keepLast?: number;
   /** Receives fallbacks and pruning problems. Default console.warn. */
   warn?: (message: string) => void;
-  /** Replace file operations of the atomic write, e.g. to simulate a full disk in tests. */
-  writeOps?: Partial<AtomicWriteOps>;
 }
 
 const byName = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
@@ -65,20 +104,82 @@ function leBytes(data: Float32Array): Uint8Array {
   return out;
 }
 
-function startDigest(step: number, metaJson: string): Hash {
-  return createHash('sha256').update(`${JSON.stringify([CHECKPOINT_FORMAT, step, metaJson])}\n`);
+function startDigest(step: number, metaJson: string): Sha256 {
+  return new Sha256().update(`${JSON.stringify([CHECKPOINT_FORMAT, step, metaJson])}\n`);
 }
 
 const tensorLine = (name: string, dtype: string, shape: number[]) =>
   `${JSON.stringify([name, dtype, shape])}\n`;
 
+/** Checkpoint bytes: safetensors with the step, meta and checksum in its metadata. */
+export function encodeCheckpoint<Meta>(step: number, payload: CheckpointPayload<Meta>): Uint8Array {
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new Error(`checkpoint: step must be a non-negative integer, got ${step}`);
+  let metaJson: string | undefined;
+  try {
+    metaJson = JSON.stringify(payload.meta);
+  } catch (e) {
+    throw new Error(
+      `checkpointing step ${step} failed: meta is not JSON-serialisable (${(e as Error).message})`,
+    );
+  }
+  if (metaJson === undefined)
+    throw new Error(`checkpointing step ${step} failed: meta is not JSON-serialisable`);
+  const entries: Array<[string, TensorData]> = (
+    payload.tensors instanceof Map ? [...payload.tensors] : Object.entries(payload.tensors)
+  ).sort(byName);
+  const hash = startDigest(step, metaJson);
+  for (const [name, t] of entries) hash.update(tensorLine(name, 'F32', t.shape)).update(leBytes(t.data));
+  return serializeSafetensors(new Map(entries), {
+    [KEY_FORMAT]: CHECKPOINT_FORMAT,
+    [KEY_STEP]: String(step),
+    [KEY_META]: metaJson,
+    [KEY_SHA]: hash.digest(),
+  });
+}
+
+/** Parses and verifies checkpoint bytes; throws naming `path` if anything is wrong. */
+export function decodeCheckpoint<Meta = unknown>(bytes: Uint8Array, path: string): LoadedCheckpoint<Meta> {
+  const header = parseSafetensorsHeader(bytes, path);
+  const md = header.metadata;
+  const bad = (what: string): never => {
+    throw new Error(`checkpoint ${path} is corrupt: ${what}`);
+  };
+  if (md[KEY_FORMAT] !== CHECKPOINT_FORMAT)
+    bad(`metadata ${KEY_FORMAT} is ${JSON.stringify(md[KEY_FORMAT])}, expected "${CHECKPOINT_FORMAT}"`);
+  const stepText = md[KEY_STEP];
+  if (stepText === undefined || !/^\d+$/.test(stepText))
+    bad(`metadata ${KEY_STEP} is ${JSON.stringify(stepText)}`);
+  const step = Number(stepText);
+  const metaJson = md[KEY_META];
+  if (metaJson === undefined) bad(`metadata has no ${KEY_META}`);
+  const hash = startDigest(step, metaJson);
+  for (const [name, e] of [...header.entries].sort(byName)) {
+    const [begin, end] = e.dataOffsets;
+    hash
+      .update(tensorLine(name, e.dtype, e.shape))
+      .update(bytes.subarray(header.dataStart + begin, header.dataStart + end));
+  }
+  const digest = hash.digest();
+  if (digest !== md[KEY_SHA])
+    bad(`SHA-256 ${digest} does not match the stored ${JSON.stringify(md[KEY_SHA])}`);
+  let meta: Meta;
+  try {
+    meta = JSON.parse(metaJson) as Meta;
+  } catch (e) {
+    return bad(`meta is not JSON (${(e as Error).message})`);
+  }
+  const { tensors } = parseSafetensorsWithMetadata(bytes, path);
+  const name = path.split(/[\\/]/).pop() ?? path;
+  return { path, name, step, tensors, meta };
+}
+
 export class Checkpointer<Meta = unknown> {
   readonly keepLast: number;
   private readonly warn: (message: string) => void;
-  private readonly writeOps: Partial<AtomicWriteOps>;
 
   constructor(
-    readonly dir: string,
+    readonly storage: CheckpointStorage,
     options: CheckpointerOptions = {},
   ) {
     const keepLast = options.keepLast ?? 3;
@@ -86,63 +187,39 @@ export class Checkpointer<Meta = unknown> {
       throw new Error(`Checkpointer: keepLast must be a positive integer, got ${keepLast}`);
     this.keepLast = keepLast;
     this.warn = options.warn ?? ((m) => console.warn(m));
-    this.writeOps = options.writeOps ?? {};
+  }
+
+  /** Where the checkpoints live (a folder path in Node). */
+  get dir(): string {
+    return this.storage.location;
   }
 
   pathFor(step: number): string {
-    return join(this.dir, checkpointFileName(step));
+    return this.storage.pathOf(checkpointFileName(step));
   }
 
-  /** Finished checkpoints in the directory, oldest step first (temp files are ignored). */
+  /** Finished checkpoints, oldest step first (temp files are ignored). */
   async list(): Promise<CheckpointInfo[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
     const out: CheckpointInfo[] = [];
-    for (const name of names) {
+    for (const name of await this.storage.list()) {
       const m = FILE_RE.exec(name);
-      if (m) out.push({ path: join(this.dir, name), step: Number(m[1]) });
+      if (m) out.push({ path: this.storage.pathOf(name), name, step: Number(m[1]) });
     }
     return out.sort((a, b) => a.step - b.step);
   }
 
   /**
    * Write the checkpoint of `step` atomically, then prune to the last `keepLast`. On failure the
-   * existing checkpoints are untouched, no temp file remains, and the error says why.
+   * existing checkpoints are untouched and the error says why.
    */
   async save(step: number, payload: CheckpointPayload<Meta>): Promise<string> {
     if (!Number.isSafeInteger(step) || step < 0)
       throw new Error(`Checkpointer.save: step must be a non-negative integer, got ${step}`);
-    const path = this.pathFor(step);
-    let metaJson: string | undefined;
+    const name = checkpointFileName(step);
+    const path = this.storage.pathOf(name);
+    const bytes = encodeCheckpoint(step, payload);
     try {
-      metaJson = JSON.stringify(payload.meta);
-    } catch (e) {
-      throw new Error(
-        `checkpointing step ${step} failed: meta is not JSON-serialisable (${(e as Error).message})`,
-      );
-    }
-    if (metaJson === undefined)
-      throw new Error(`checkpointing step ${step} failed: meta is not JSON-serialisable`);
-
-    try {
-      const entries: Array<[string, TensorData]> = (
-        payload.tensors instanceof Map ? [...payload.tensors] : Object.entries(payload.tensors)
-      ).sort(byName);
-      const hash = startDigest(step, metaJson);
-      for (const [name, t] of entries) hash.update(tensorLine(name, 'F32', t.shape)).update(leBytes(t.data));
-      const bytes = serializeSafetensors(new Map(entries), {
-        [KEY_FORMAT]: CHECKPOINT_FORMAT,
-        [KEY_STEP]: String(step),
-        [KEY_META]: metaJson,
-        [KEY_SHA]: hash.digest('hex'),
-      });
-      await mkdir(this.dir, { recursive: true });
-      await atomicWriteFile(path, bytes, this.writeOps);
+      await this.storage.write(name, bytes);
     } catch (e) {
       const reason = (e as Error).message ?? String(e);
       throw new Error(`checkpointing step ${step} to ${path} failed: ${reason}`, { cause: e });
@@ -165,48 +242,16 @@ export class Checkpointer<Meta = unknown> {
     for (const c of all) {
       if (keep.has(c.path)) continue;
       try {
-        await unlink(c.path);
+        await this.storage.remove(c.name);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-          this.warn(`could not delete old checkpoint ${c.path}: ${(e as Error).message}`);
+        this.warn(`could not delete old checkpoint ${c.path}: ${(e as Error).message}`);
       }
     }
   }
 
-  /** Read one checkpoint and verify its checksum; throws naming the file if anything is wrong. */
-  async load(path: string): Promise<LoadedCheckpoint<Meta>> {
-    const bytes = await readFile(path);
-    const header = parseSafetensorsHeader(bytes, path);
-    const md = header.metadata;
-    const bad = (what: string): never => {
-      throw new Error(`checkpoint ${path} is corrupt: ${what}`);
-    };
-    if (md[KEY_FORMAT] !== CHECKPOINT_FORMAT)
-      bad(`metadata ${KEY_FORMAT} is ${JSON.stringify(md[KEY_FORMAT])}, expected "${CHECKPOINT_FORMAT}"`);
-    const stepText = md[KEY_STEP];
-    if (stepText === undefined || !/^\d+$/.test(stepText))
-      bad(`metadata ${KEY_STEP} is ${JSON.stringify(stepText)}`);
-    const step = Number(stepText);
-    const metaJson = md[KEY_META];
-    if (metaJson === undefined) bad(`metadata has no ${KEY_META}`);
-    const hash = startDigest(step, metaJson);
-    for (const [name, e] of [...header.entries].sort(byName)) {
-      const [begin, end] = e.dataOffsets;
-      hash
-        .update(tensorLine(name, e.dtype, e.shape))
-        .update(bytes.subarray(header.dataStart + begin, header.dataStart + end));
-    }
-    const digest = hash.digest('hex');
-    if (digest !== md[KEY_SHA])
-      bad(`SHA-256 ${digest} does not match the stored ${JSON.stringify(md[KEY_SHA])}`);
-    let meta: Meta;
-    try {
-      meta = JSON.parse(metaJson) as Meta;
-    } catch (e) {
-      return bad(`meta is not JSON (${(e as Error).message})`);
-    }
-    const { tensors } = parseSafetensorsWithMetadata(bytes, path);
-    return { path, step, tensors, meta };
+  /** Read one checkpoint by file name and verify it; throws naming the file if anything is wrong. */
+  async load(name: string): Promise<LoadedCheckpoint<Meta>> {
+    return decodeCheckpoint<Meta>(await this.storage.read(name), this.storage.pathOf(name));
   }
 
   /**
@@ -219,7 +264,7 @@ export class Checkpointer<Meta = unknown> {
     const errors: string[] = [];
     for (let i = all.length - 1; i >= 0; i--) {
       try {
-        return await this.load(all[i].path);
+        return await this.load(all[i].name);
       } catch (e) {
         const msg = (e as Error).message;
         errors.push(msg);

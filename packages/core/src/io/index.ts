@@ -3,10 +3,7 @@ export {
   parseSafetensors,
   parseSafetensorsHeader,
   parseSafetensorsWithMetadata,
-  readSafetensors,
-  readSafetensorsWithMetadata,
   serializeSafetensors,
-  writeSafetensors,
 } from './safetensors';
 export type {
   SafetensorsDtype,
@@ -27,7 +24,20 @@ export {
 } from './torch-layout';
 export { exportStateDict, importStateDict } from './state-dict';
 export type { ImportStateDictOptions, ImportStateDictResult } from './state-dict';
-export { atomicWriteFile, defaultAtomicWriteOps } from './atomic-write';
-export type { AtomicWriteOps } from './atomic-write';
-export { CHECKPOINT_FORMAT, Checkpointer, checkpointFileName } from './checkpoint';
-export type { CheckpointerOptions, CheckpointInfo, CheckpointPayload, LoadedCheckpoint } from './checkpoint';
+export {
+  CHECKPOINT_FORMAT,
+  Checkpointer,
+  MemoryCheckpointStorage,
+  checkpointFileName,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from './checkpoint';
+export type {
+  CheckpointerOptions,
+  CheckpointInfo,
+  CheckpointPayload,
+  CheckpointStorage,
+  LoadedCheckpoint,
+} from './checkpoint';
+export { exportTrainingTensors, importTrainingTensors, MODEL_PREFIX, OPTIM_PREFIX } from './trainer-state';
+export type { TrainingTensors } from './trainer-state';

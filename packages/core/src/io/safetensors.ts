@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { atomicWriteFile } from './atomic-write';
-
 /**
  * safetensors (https://github.com/huggingface/safetensors): 8-byte little-endian header length N,
  * N bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}}`,
@@ -285,16 +282,6 @@ export function parseSafetensors(bytes: Uint8Array, source?: string): Map<string
   return parseSafetensorsWithMetadata(bytes, source).tensors;
 }
 
-export async function readSafetensors(path: string): Promise<Map<string, SafetensorsTensor>> {
-  return parseSafetensors(await readFile(path), path);
-}
-
-export async function readSafetensorsWithMetadata(
-  path: string,
-): Promise<{ tensors: Map<string, SafetensorsTensor>; metadata: Record<string, string> }> {
-  return parseSafetensorsWithMetadata(await readFile(path), path);
-}
-
 const toEntries = (tensors: TensorsInput): Array<[string, TensorData]> =>
   tensors instanceof Map ? [...tensors] : Object.entries(tensors);
 
@@ -351,13 +338,4 @@ export function serializeSafetensors(tensors: TensorsInput, metadata?: Record<st
     pos += t.data.length * 4;
   }
   return out;
-}
-
-/** Write a safetensors file atomically (temp file, fsync, rename), so readers never see half a file. */
-export async function writeSafetensors(
-  path: string,
-  tensors: TensorsInput,
-  metadata?: Record<string, string>,
-): Promise<void> {
-  await atomicWriteFile(path, serializeSafetensors(tensors, metadata));
 }

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { parseWith, type SelfsupConfigInput } from '../config/schema';
-import { readSafetensors, type SafetensorsTensor } from '../io/safetensors';
+import { parseSafetensors, type SafetensorsTensor } from '../io/safetensors';
 
 /** fixture.json of the reference's parity format (see test/fixtures/README.md). */
 const fixtureSchema = z.object({
@@ -62,17 +60,26 @@ export interface ParityFixture {
   expected: Map<string, SafetensorsTensor>;
 }
 
-export async function loadParityFixture(dir: string): Promise<ParityFixture> {
-  const jsonPath = join(dir, 'fixture.json');
+/** The four files of a fixture folder, as text and bytes (read from disk, fetched by a page, ...). */
+export interface ParityFixtureFiles {
+  fixtureJson: string;
+  init: Uint8Array;
+  inputs: Uint8Array;
+  expected: Uint8Array;
+}
+
+/** Parses a fixture folder's files; `dir` names the folder in errors. */
+export function parseParityFixture(dir: string, files: ParityFixtureFiles): ParityFixture {
+  const jsonPath = `${dir}/fixture.json`;
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(jsonPath, 'utf8'));
+    raw = JSON.parse(files.fixtureJson);
   } catch (err) {
     throw new Error(`${jsonPath}: cannot read fixture description: ${(err as Error).message}`);
   }
   const spec = parseWith(fixtureSchema, raw, jsonPath);
-  const [init, inputs, expected] = await Promise.all(
-    ['init', 'inputs', 'expected'].map((f) => readSafetensors(join(dir, `${f}.safetensors`))),
+  const [init, inputs, expected] = (['init', 'inputs', 'expected'] as const).map((f) =>
+    parseSafetensors(files[f], `${dir}/${f}.safetensors`),
   );
   return { dir, spec, init, inputs, expected };
 }

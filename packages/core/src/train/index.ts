@@ -1,14 +1,14 @@
 export { trainStep, lossAndGrads, disposeLossAndGrads, applyGradients, NonFiniteLossError } from './step';
 export type { LossAndGrads, StepFn } from './step';
-export { Trainer } from './trainer';
-export type {
-  EpochMetrics,
-  KnnMonitorOptions,
-  StepInfo,
-  TrainerMeta,
-  TrainerOptions,
-  TrainSummary,
-} from './trainer';
+export { Trainer, StopRequested } from './trainer';
+export type { TrainerOptions } from './trainer';
+export type { TrainerHook, HookRegistration } from './hook';
+export { DEFAULT_HOOK_PRIORITY } from './hook';
+export { formatEpoch, pushHistory } from './state';
+export type { EpochMetrics, StepInfo, TrainerMeta, TrainSummary, History, EpochAccumulator } from './state';
+export { CheckpointHook } from './hooks/checkpoint';
+export type { CheckpointHookOptions } from './hooks/checkpoint';
+export { KnnMonitorHook } from './hooks/knn-monitor';
+export type { KnnMonitorOptions } from './hooks/knn-monitor';
+export { LogHook } from './hooks/log';
 export { mixSeed } from './seeds';
-export { linePlotSvg, writeLinePlot } from './plots';
-export type { LinePlotOptions, PlotPoint } from './plots';

@@ -1,70 +1,21 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { tf } from '../tf';
 import type { Dataset, Image, LrSchedule, Method, Optimizer, StepResult, ViewPipeline } from '../contracts';
-import { Checkpointer, exportStateDict, importStateDict, type TensorData } from '../io';
-import { fromTorchData, toTorchLayout, torchShapeOf } from '../io';
-import { emaMomentum, warmupCosineLr } from '../optim';
-import { EpochSampler, makeBatch, type EpochSamplerState } from '../data';
-import type { StateEntry } from '../nn/module';
+import type { LoadedCheckpoint } from '../io/checkpoint';
+import { exportTrainingTensors, importTrainingTensors } from '../io/trainer-state';
+import type { TensorData } from '../io/safetensors';
+import { emaMomentum, warmupCosineLr } from '../optim/schedules';
+import { EpochSampler, makeBatch, type EpochSamplerState } from '../data/batch';
 import { SeededRng } from '../util/random';
-import { extractMemoryAndQuery } from '../eval/features';
-import { knnAccuracy } from '../eval/knn';
 import { NonFiniteLossError, trainStep, type StepFn } from './step';
 import { mixSeed } from './seeds';
-import { writeLinePlot, type PlotPoint } from './plots';
-
-/** One line of metrics.jsonl: the state at the end of an epoch. */
-export interface EpochMetrics {
-  /** Epochs completed (1 for the first). */
-  epoch: number;
-  /** Optimizer steps done so far. */
-  step: number;
-  /** Mean training loss over the epoch's steps. */
-  loss: number;
-  /** Mean of each loss term over the epoch. */
-  terms: Record<string, number>;
-  /** Learning rate and EMA momentum of the epoch's last step. */
-  lr: number;
-  ema: number;
-  /** Training throughput of the epoch (images per second, both views count as one image). */
-  imgs_per_s: number;
-  /** Wall-clock seconds of the epoch in this process. */
-  seconds: number;
-  /** kNN top-1 % when measured at this epoch. */
-  knn?: number;
-  /** The run ended (maxSteps) before the epoch did. */
-  partial?: boolean;
-}
-
-export interface StepInfo extends StepResult {
-  /** Steps done, this one included (1 for the first step). */
-  step: number;
-  epoch: number;
-  batch: number;
-  lr: number;
-  ema: number;
-}
-
-export interface KnnMonitorOptions {
-  memory: Dataset;
-  query: Dataset;
-  /** Measure after every N epochs (and after the last). Default 1. */
-  everyEpochs?: number;
-  k?: number;
-  batchSize?: number;
-  /** Evaluation preprocessing (resize/crop, normalisation). */
-  transform?: (image: Image) => Image;
-}
+import { DEFAULT_HOOK_PRIORITY, type TrainerHook } from './hook';
+import { pushHistory, type EpochMetrics, type StepInfo, type TrainerMeta, type TrainSummary } from './state';
 
 export interface TrainerOptions {
   method: Method;
   optimizer: Optimizer;
   dataset: Dataset;
   views: ViewPipeline;
-  /** Run directory: checkpoints/, metrics.jsonl, plots/. */
-  runDir: string;
   batchSize: number;
   epochs: number;
   /** Stop after this many steps in all (schedules span min(epochs * stepsPerEpoch, maxSteps)). */
@@ -74,80 +25,19 @@ export interface TrainerOptions {
   lr: LrSchedule | { baseLr: number; warmupEpochs: number };
   /** Drop the last incomplete batch of an epoch (default true). */
   dropLast?: boolean;
-  /** Checkpoint after every N epochs (default 1) and, if set, every N steps. */
-  checkpointEveryEpochs?: number;
-  checkpointEverySteps?: number;
-  /** Checkpoints kept on disk (default 3). */
-  keepLast?: number;
-  knn?: KnnMonitorOptions;
-  /** 'bar': progress bar; 'log': a plain line every logEverySteps and per epoch; 'none'. Default 'bar' on a TTY, else 'log'. */
-  progress?: 'bar' | 'log' | 'none';
-  logEverySteps?: number;
-  /** PNG plots in <runDir>/plots after each epoch (default true). */
-  plots?: boolean;
-  /** Continue from the latest good checkpoint in runDir (a fresh start if there is none). */
-  resume?: boolean;
-  /** Stored in checkpoints; resuming under a different hash is refused. */
-  configHash?: string;
   /** Prepare the next batch while the current step runs (default true). */
   prefetch?: boolean;
-  /** Where log lines go (default console.log). */
+  /** Checkpoints, logging, metrics, plots, monitors: everything beyond the loop itself. */
+  hooks?: TrainerHook[];
+  /** Stored in checkpoints; resuming under a different hash is refused. */
+  configHash?: string;
+  /** Where hooks' log lines go (default console.log). */
   log?: (line: string) => void;
   /** Runs one optimizer step on a batch (default trainStep; a data-parallel runner's step for workers > 1). */
   stepFn?: StepFn;
-  /** Called after every step; a throw stops the run (the last checkpoint stays). */
+  /** Shorthand for a hook with only afterStep; a throw stops the run (the last checkpoint stays). */
   onStep?: (info: StepInfo) => void | Promise<void>;
 }
-
-export interface TrainSummary {
-  steps: number;
-  epochs: number;
-  metrics: EpochMetrics[];
-  lastCheckpoint?: string;
-  /** Step the run started from (> 0 when resumed). */
-  resumedFrom: number;
-}
-
-/** Checkpoint meta written by the trainer. */
-export interface TrainerMeta {
-  format: 'selfsup-trainer-v1';
-  step: number;
-  epoch: number;
-  /** Sampler position after `step` steps. */
-  sampler: EpochSamplerState;
-  /** Generator of trainer-level randomness; augmentation derives from (seed, epoch, index). */
-  rng: { state: number; spareNormal: number | null };
-  seed: number;
-  configHash?: string;
-  batchSize: number;
-  datasetLength: number;
-  stepsPerEpoch: number;
-  totalSteps: number;
-  methodType: string;
-  optimizerType: string;
-  /** Optimizer state keys stored in their parameter's PyTorch layout. */
-  optimizerTorchLayout: string[];
-  methodExtra?: Record<string, unknown>;
-  epochAcc: EpochAccumulator;
-  metrics: EpochMetrics[];
-  history: History;
-}
-
-interface EpochAccumulator {
-  lossSum: number;
-  termSums: Record<string, number>;
-  steps: number;
-}
-
-/** Per-step curve kept for the plots, thinned by halving once it exceeds MAX_HISTORY points. */
-interface History {
-  stride: number;
-  points: Array<[step: number, loss: number, lr: number, ema: number]>;
-}
-
-const MAX_HISTORY = 4000;
-const MODEL_PREFIX = 'model';
-const OPTIM_PREFIX = 'optimizer';
 
 interface PreparedBatch {
   view1: Float32Array;
@@ -157,18 +47,22 @@ interface PreparedBatch {
 
 /**
  * The training loop: seeded shuffling, two augmented views per image, one optimizer step per
- * batch with per-step lr and EMA momentum, progress, metrics, plots, kNN monitor, checkpoints
- * and exact resume. It knows nothing about which method it drives.
+ * batch with per-step lr and EMA momentum, and the hooks at fixed points. It knows nothing about
+ * which method it drives, nor where checkpoints, logs or plots go.
  */
 export class Trainer {
   /** Advanced once per prepared batch, in step order (so it runs ahead of the steps by the prefetch). */
   readonly sampler: EpochSampler;
-  readonly checkpointer: Checkpointer<TrainerMeta>;
   readonly totalSteps: number;
+  readonly hooks: TrainerHook[];
+  readonly log: (line: string) => void;
+  /** The loop's own state; restored by the checkpoint hook, saved with every checkpoint. */
+  meta: TrainerMeta;
+  /** Path of the newest checkpoint written or resumed from (set by the checkpoint hook). */
+  lastCheckpoint: string | undefined;
   private readonly lrAt: (step: number) => number;
-  private readonly log: (line: string) => void;
   private readonly rng: SeededRng;
-  private lastCheckpoint: string | undefined;
+  private stopRequest: string | undefined;
 
   constructor(readonly opts: TrainerOptions) {
     const { dataset, batchSize, epochs } = opts;
@@ -186,11 +80,13 @@ export class Trainer {
         : warmupCosineLr({ baseLr: opts.lr.baseLr, warmupSteps: Math.round(opts.lr.warmupEpochs * nb) });
     this.lrAt = (step) => schedule(step, this.totalSteps);
     this.log = opts.log ?? ((line) => console.log(line));
-    this.checkpointer = new Checkpointer<TrainerMeta>(join(opts.runDir, 'checkpoints'), {
-      keepLast: opts.keepLast ?? 3,
-      warn: (m) => this.log(`warning: ${m}`),
-    });
     this.rng = new SeededRng(mixSeed(opts.seed, 0x7a11));
+    const hooks = [...(opts.hooks ?? [])];
+    if (opts.onStep) hooks.push({ name: 'onStep', afterStep: (_t, s) => opts.onStep!(s) });
+    this.hooks = hooks.sort(
+      (a, b) => (a.priority ?? DEFAULT_HOOK_PRIORITY) - (b.priority ?? DEFAULT_HOOK_PRIORITY),
+    );
+    this.meta = this.freshMeta();
   }
 
   get stepsPerEpoch(): number {
@@ -200,6 +96,24 @@ export class Trainer {
   emaAt(step: number): number {
     const { schedule, baseMomentum } = this.opts.method.ema;
     return emaMomentum(schedule, baseMomentum, step, this.totalSteps);
+  }
+
+  /** The first hook of this class, e.g. `trainer.hook(CheckpointHook)`. */
+  hook<H extends TrainerHook>(kind: abstract new (...args: never[]) => H): H | undefined {
+    return this.hooks.find((h): h is H => h instanceof kind);
+  }
+
+  /**
+   * Ask the loop to stop after the step in flight (a signal handler calls this); the run then
+   * saves a checkpoint through the hooks and `run()` rejects with a StopRequested error.
+   */
+  requestStop(reason: string): void {
+    this.stopRequest ??= reason;
+  }
+
+  /** A stop was requested: hooks that save (checkpoints) save at the end of this step. */
+  get stopping(): boolean {
+    return this.stopRequest !== undefined;
   }
 
   /** Sampler position after `step` steps. */
@@ -253,40 +167,25 @@ export class Trainer {
   async run(): Promise<TrainSummary> {
     const o = this.opts;
     const nb = this.stepsPerEpoch;
-    await mkdir(o.runDir, { recursive: true });
-    let meta = await this.restoreOrStart();
-    const resumedFrom = meta.step;
-    const metricsFile = join(o.runDir, 'metrics.jsonl');
-    // Rewritten from the checkpoint, so lines of steps after it (a crash) do not linger.
-    await writeFile(metricsFile, meta.metrics.map((m) => JSON.stringify(m) + '\n').join(''));
-    const mode = o.progress ?? (process.stderr.isTTY ? 'bar' : 'log');
-    const logEvery = o.logEverySteps ?? 50;
-    const bar =
-      mode === 'bar'
-        ? new cliProgress.SingleBar({
-            format:
-              'epoch {ep} |{bar}| {value}/{total} | loss {loss} | lr {lr} | ema {ema} | {ips} img/s | ETA {eta_formatted}',
-            hideCursor: true,
-            etaBuffer: 50,
-          })
-        : undefined;
-    bar?.start(this.totalSteps, meta.step, { ep: '-', loss: '-', lr: '-', ema: '-', ips: '-' });
-
-    let step = meta.step;
-    let epochStart = performance.now();
-    let epochStepsHere = 0;
-    let lastLr = NaN;
-    let lastEma = NaN;
-    const prefetch = o.prefetch ?? true;
-    this.sampler.setState(this.samplerStateAt(step));
-    const prepare = (s: number) => {
-      const p = this.prepareBatch(s);
-      // A prefetched batch whose step never comes (error, stop) must not surface as unhandled.
-      p.catch(() => undefined);
-      return p;
-    };
-    let next = step < this.totalSteps ? prepare(step) : undefined;
     try {
+      for (const h of this.hooks) await h.restore?.(this);
+      const resumedFrom = this.meta.step;
+      for (const h of this.hooks) await h.beforeRun?.(this);
+
+      let step = this.meta.step;
+      let epochStart = performance.now();
+      let epochStepsHere = 0;
+      let lastLr = NaN;
+      let lastEma = NaN;
+      const prefetch = o.prefetch ?? true;
+      this.sampler.setState(this.samplerStateAt(step));
+      const prepare = (s: number) => {
+        const p = this.prepareBatch(s);
+        // A prefetched batch whose step never comes (error, stop) must not surface as unhandled.
+        p.catch(() => undefined);
+        return p;
+      };
+      let next = step < this.totalSteps ? prepare(step) : undefined;
       while (step < this.totalSteps) {
         const epoch = Math.floor(step / nb);
         const b = step % nb;
@@ -295,109 +194,104 @@ export class Trainer {
         if (prefetch && step + 1 < this.totalSteps) next = prepare(step + 1);
         const lr = this.lrAt(step);
         const ema = this.emaAt(step);
-        const v1 = tf.tensor4d(batch.view1, batch.shape);
-        const v2 = tf.tensor4d(batch.view2, batch.shape);
-        let result: StepResult;
-        try {
-          result = await (o.stepFn ?? trainStep)(o.method, o.optimizer, v1, v2, {
-            lr,
-            emaMomentum: ema,
-            step: step + 1,
-          });
-        } catch (e) {
-          if (e instanceof NonFiniteLossError) {
-            const last = this.lastCheckpoint ?? 'none (no checkpoint was written)';
-            throw new Error(
-              `training stopped: loss is ${e.loss} at step ${step + 1} (epoch ${epoch + 1}, batch ${b + 1}/${nb}); ` +
-                `the step was not applied and nothing was saved; last good checkpoint: ${last}`,
-              { cause: e },
-            );
-          }
-          throw e;
-        } finally {
-          v1.dispose();
-          v2.dispose();
-        }
+        const result = await this.step(batch, lr, ema, step, epoch, b);
         step++;
         epochStepsHere++;
         lastLr = lr;
         lastEma = ema;
-        const acc = meta.epochAcc;
+        const acc = this.meta.epochAcc;
         acc.lossSum += result.loss;
         acc.steps++;
         for (const [k, v] of Object.entries(result.terms)) acc.termSums[k] = (acc.termSums[k] ?? 0) + v;
-        pushHistory(meta.history, [step, result.loss, lr, ema]);
+        pushHistory(this.meta.history, [step, result.loss, lr, ema]);
+        this.meta.step = step;
         if (!prefetch && step < this.totalSteps) next = prepare(step);
 
         const secs = (performance.now() - epochStart) / 1000;
-        const ips = secs > 0 ? (epochStepsHere * o.batchSize) / secs : 0;
-        if (bar) {
-          bar.update(step, {
-            ep: `${epoch + 1}/${o.epochs}`,
-            loss: result.loss.toFixed(4),
-            lr: lr.toExponential(2),
-            ema: ema.toFixed(4),
-            ips: ips.toFixed(1),
-          });
-        } else if (mode === 'log' && logEvery > 0 && step % logEvery === 0) {
-          this.log(
-            `epoch ${epoch + 1}/${o.epochs} step ${step}/${this.totalSteps} loss ${result.loss.toFixed(4)} ` +
-              `lr ${lr.toExponential(3)} ema ${ema.toFixed(5)} ${ips.toFixed(1)} img/s`,
-          );
-        }
-        await o.onStep?.({ ...result, step, epoch: epoch + 1, batch: b + 1, lr, ema });
+        const imgsPerS = secs > 0 ? (epochStepsHere * o.batchSize) / secs : 0;
+        const info: StepInfo = { ...result, step, epoch: epoch + 1, batch: b + 1, lr, ema, imgsPerS };
+        for (const h of this.hooks) await h.afterStep?.(this, info);
 
         const epochDone = step % nb === 0;
         const runDone = step === this.totalSteps;
         if (epochDone || runDone) {
-          const m = await this.finishEpoch(meta, {
+          const m = this.epochMetrics({
             epoch: epochDone ? step / nb : epoch + 1,
             step,
             lr: lastLr,
             ema: lastEma,
             seconds: secs,
-            imgsPerS: ips,
+            imgsPerS,
             partial: !epochDone,
           });
-          await appendFile(metricsFile, JSON.stringify(m) + '\n');
-          if (mode === 'log') this.log(formatEpoch(m, o.epochs));
-          // A partial epoch keeps its sums: a resumed, longer run completes that epoch.
-          if (epochDone) meta = { ...meta, epochAcc: { lossSum: 0, termSums: {}, steps: 0 } };
-          if (o.plots ?? true) await this.writePlots(meta);
+          this.meta.metrics.push(m);
+          // Reset before the hooks: a checkpoint written at an epoch's end starts the next epoch
+          // clean. A partial epoch keeps its sums: a resumed, longer run completes that epoch.
+          if (epochDone) this.meta.epochAcc = { lossSum: 0, termSums: {}, steps: 0 };
+          for (const h of this.hooks) await h.afterEpoch?.(this, m);
           epochStart = performance.now();
           epochStepsHere = 0;
         }
-        const everyEp = o.checkpointEveryEpochs ?? 1;
-        const dueEpoch = epochDone && (step / nb) % everyEp === 0;
-        const dueSteps = o.checkpointEverySteps !== undefined && step % o.checkpointEverySteps === 0;
-        if (dueEpoch || dueSteps || runDone) await this.save(meta, step);
+        if (this.stopRequest !== undefined && step < this.totalSteps)
+          throw new StopRequested(this.stopRequest, step);
       }
+      const summary: TrainSummary = {
+        steps: step,
+        epochs: step / nb,
+        metrics: this.meta.metrics,
+        lastCheckpoint: this.lastCheckpoint,
+        resumedFrom,
+      };
+      for (const h of this.hooks) await h.afterRun?.(this, summary);
+      summary.lastCheckpoint = this.lastCheckpoint;
+      return summary;
     } finally {
-      bar?.stop();
+      for (const h of this.hooks) {
+        try {
+          await h.close?.(this);
+        } catch (e) {
+          this.log(`warning: hook ${h.name} failed to close: ${(e as Error).message}`);
+        }
+      }
     }
-    return {
-      steps: step,
-      epochs: step / nb,
-      metrics: meta.metrics,
-      lastCheckpoint: this.lastCheckpoint,
-      resumedFrom,
-    };
   }
 
-  /** Epoch-end bookkeeping: metrics row (with kNN when due) appended to meta.metrics. */
-  private async finishEpoch(
-    meta: TrainerMeta,
-    e: {
-      epoch: number;
-      step: number;
-      lr: number;
-      ema: number;
-      seconds: number;
-      imgsPerS: number;
-      partial: boolean;
-    },
-  ): Promise<EpochMetrics> {
-    const acc = meta.epochAcc;
+  private async step(batch: PreparedBatch, lr: number, ema: number, step: number, epoch: number, b: number) {
+    const v1 = tf.tensor4d(batch.view1, batch.shape);
+    const v2 = tf.tensor4d(batch.view2, batch.shape);
+    try {
+      return (await (this.opts.stepFn ?? trainStep)(this.opts.method, this.opts.optimizer, v1, v2, {
+        lr,
+        emaMomentum: ema,
+        step: step + 1,
+      })) as StepResult;
+    } catch (e) {
+      if (e instanceof NonFiniteLossError) {
+        const last = this.lastCheckpoint ?? 'none (no checkpoint was written)';
+        throw new Error(
+          `training stopped: loss is ${e.loss} at step ${step + 1} (epoch ${epoch + 1}, batch ${b + 1}/${this.stepsPerEpoch}); ` +
+            `the step was not applied and nothing was saved; last good checkpoint: ${last}`,
+          { cause: e },
+        );
+      }
+      throw e;
+    } finally {
+      v1.dispose();
+      v2.dispose();
+    }
+  }
+
+  /** Epoch-end metrics row; hooks (the kNN monitor) add their numbers to it. */
+  private epochMetrics(e: {
+    epoch: number;
+    step: number;
+    lr: number;
+    ema: number;
+    seconds: number;
+    imgsPerS: number;
+    partial: boolean;
+  }): EpochMetrics {
+    const acc = this.meta.epochAcc;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / acc.steps;
     const m: EpochMetrics = {
@@ -410,93 +304,61 @@ export class Trainer {
       imgs_per_s: e.imgsPerS,
       seconds: e.seconds,
     };
-    const knn = this.opts.knn;
-    const isLast = e.step === this.totalSteps;
-    if (knn && (isLast || (!e.partial && e.epoch % (knn.everyEpochs ?? 1) === 0))) {
-      m.knn = await this.measureKnn(knn);
-    }
     if (e.partial) m.partial = true;
-    meta.metrics.push(m);
     return m;
   }
 
-  /** kNN top-1 % of the online backbone's features (memory set votes for the query set). */
-  async measureKnn(knn: KnnMonitorOptions): Promise<number> {
-    const { memory, query } = await extractMemoryAndQuery(this.opts.method.backbone, knn, {
-      batchSize: knn.batchSize ?? 64,
-      transform: knn.transform,
-    });
-    return knnAccuracy(memory, query, { k: knn.k ?? 20 });
-  }
-
-  private async writePlots(meta: TrainerMeta): Promise<void> {
-    const dir = join(this.opts.runDir, 'plots');
-    const pts = meta.history.points;
-    const loss: PlotPoint[] = pts.map(([s, l]) => ({ x: s, y: l, series: 'step' }));
-    for (const m of meta.metrics) loss.push({ x: m.step, y: m.loss, series: 'epoch mean' });
-    const jobs = [
-      writeLinePlot(join(dir, 'loss.png'), loss, { title: 'training loss', xTitle: 'step', yTitle: 'loss' }),
-      writeLinePlot(
-        join(dir, 'lr.png'),
-        pts.map(([s, , lr]) => ({ x: s, y: lr })),
-        { title: 'learning rate', xTitle: 'step', yTitle: 'lr' },
-      ),
-      writeLinePlot(
-        join(dir, 'ema.png'),
-        pts.map(([s, , , ema]) => ({ x: s, y: ema })),
-        { title: 'EMA momentum', xTitle: 'step', yTitle: 'momentum' },
-      ),
-    ];
-    const knn = meta.metrics.filter((m) => m.knn !== undefined).map((m) => ({ x: m.epoch, y: m.knn! }));
-    if (knn.length > 0) {
-      jobs.push(
-        writeLinePlot(join(dir, 'knn.png'), knn, { title: 'kNN top-1', xTitle: 'epoch', yTitle: 'top-1 %' }),
-      );
-    }
-    await Promise.all(jobs);
-  }
-
-  private optimizerLayouts(): Map<string, StateEntry> {
-    return new Map(this.opts.method.trainableParameters().map((e) => [e.name, e]));
-  }
-
-  /** The parameter an optimizer state key belongs to: the longest parameter name that prefixes it. */
-  private static paramOf(key: string, params: Map<string, StateEntry>): StateEntry | undefined {
-    const parts = key.split('.');
-    for (let n = parts.length - 1; n >= 1; n--) {
-      const p = params.get(parts.slice(0, n).join('.'));
-      if (p) return p;
-    }
-    return undefined;
-  }
-
-  private async save(meta: TrainerMeta, step: number): Promise<void> {
+  /** Everything a checkpoint of the current step holds: tensors (model + optimizer) and meta. */
+  snapshot(): { tensors: Map<string, TensorData>; meta: TrainerMeta } {
     const o = this.opts;
-    const tensors = exportStateDict(o.method.stateEntries(), MODEL_PREFIX);
-    const params = this.optimizerLayouts();
-    const torchKeys: string[] = [];
-    for (const [key, t] of o.optimizer.stateTensors()) {
-      const p = Trainer.paramOf(key, params);
-      const k = `${OPTIM_PREFIX}.${key}`;
-      const same =
-        p && p.variable.shape.length === t.shape.length && p.variable.shape.every((d, i) => d === t.shape[i]);
-      // Buffers shaped like their parameter are stored in its PyTorch layout, like the model.
-      if (p && same) {
-        tensors.set(k, toTorchLayout(t, p.layout, k));
-        torchKeys.push(key);
-      } else tensors.set(k, { shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
-    }
-    const nb = this.stepsPerEpoch;
-    const full: TrainerMeta = {
-      ...meta,
+    const step = this.meta.step;
+    const { tensors, optimizerTorchLayout } = exportTrainingTensors(o.method, o.optimizer);
+    const meta: TrainerMeta = {
+      ...this.meta,
       step,
-      epoch: Math.floor(step / nb),
+      epoch: Math.floor(step / this.stepsPerEpoch),
       sampler: this.samplerStateAt(step),
       rng: this.rng.getState(),
-      optimizerTorchLayout: torchKeys,
+      optimizerTorchLayout,
       methodExtra: o.method.getExtraState?.(),
     };
-    this.lastCheckpoint = await this.checkpointer.save(step, { tensors, meta: full });
+    return { tensors, meta };
+  }
+
+  /** Restores a checkpoint written by `snapshot()`; refuses one of another run with the reason. */
+  restore(ck: LoadedCheckpoint<TrainerMeta>): void {
+    const o = this.opts;
+    const m = ck.meta;
+    const mismatch = (what: string, saved: unknown, now: unknown) =>
+      new Error(
+        `cannot resume from ${ck.path}: it was written with ${what} ${String(saved)}, this run has ${String(now)}`,
+      );
+    if (m.format !== 'selfsup-trainer-v1') throw mismatch('format', m.format, 'selfsup-trainer-v1');
+    if (m.configHash !== o.configHash) throw mismatch('config hash', m.configHash, o.configHash);
+    if (m.batchSize !== o.batchSize) throw mismatch('batch size', m.batchSize, o.batchSize);
+    if (m.datasetLength !== o.dataset.length)
+      throw mismatch('dataset length', m.datasetLength, o.dataset.length);
+    if (m.stepsPerEpoch !== this.stepsPerEpoch)
+      throw mismatch('steps per epoch', m.stepsPerEpoch, this.stepsPerEpoch);
+    if (m.seed !== o.seed) throw mismatch('seed', m.seed, o.seed);
+    if (m.methodType !== o.method.type) throw mismatch('method', m.methodType, o.method.type);
+    const at = this.samplerStateAt(ck.step);
+    if (m.sampler.epoch !== at.epoch || m.sampler.position !== at.position) {
+      throw mismatch('sampler state', JSON.stringify(m.sampler), JSON.stringify(at));
+    }
+    if (m.totalSteps !== this.totalSteps) {
+      this.log(
+        `resume: total steps changed from ${m.totalSteps} to ${this.totalSteps}; schedules follow the new length`,
+      );
+    }
+    importTrainingTensors(o.method, o.optimizer, ck.tensors, m.optimizerTorchLayout, ck.path);
+    if (m.methodExtra !== undefined) o.method.setExtraState?.(m.methodExtra);
+    this.rng.setState(m.rng);
+    this.lastCheckpoint = ck.path;
+    // A partial last epoch (the previous run hit maxSteps) is re-measured when the epoch completes.
+    const metrics = m.metrics.filter((x) => !x.partial);
+    this.log(`resumed from ${ck.path} at step ${ck.step} (epoch ${m.epoch})`);
+    this.meta = { ...m, step: ck.step, configHash: o.configHash, totalSteps: this.totalSteps, metrics };
   }
 
   private freshMeta(): TrainerMeta {
@@ -521,100 +383,15 @@ export class Trainer {
       history: { stride: 1, points: [] },
     };
   }
-
-  /** Loads the latest good checkpoint when resuming; refuses to silently mix a new run with old checkpoints. */
-  private async restoreOrStart(): Promise<TrainerMeta> {
-    const o = this.opts;
-    const existing = await this.checkpointer.list();
-    if (!o.resume) {
-      if (existing.length > 0) {
-        throw new Error(
-          `run directory ${o.runDir} already has checkpoints (latest step ${existing[existing.length - 1].step}); ` +
-            `pass resume to continue it or choose a new run directory`,
-        );
-      }
-      return this.freshMeta();
-    }
-    const ck = await this.checkpointer.loadLatest();
-    if (!ck) {
-      this.log(`resume: no checkpoint in ${this.checkpointer.dir}, starting from step 0`);
-      return this.freshMeta();
-    }
-    const m = ck.meta;
-    const mismatch = (what: string, saved: unknown, now: unknown) =>
-      new Error(
-        `cannot resume from ${ck.path}: it was written with ${what} ${String(saved)}, this run has ${String(now)}`,
-      );
-    if (m.format !== 'selfsup-trainer-v1') throw mismatch('format', m.format, 'selfsup-trainer-v1');
-    if (m.configHash !== o.configHash) throw mismatch('config hash', m.configHash, o.configHash);
-    if (m.batchSize !== o.batchSize) throw mismatch('batch size', m.batchSize, o.batchSize);
-    if (m.datasetLength !== o.dataset.length)
-      throw mismatch('dataset length', m.datasetLength, o.dataset.length);
-    if (m.stepsPerEpoch !== this.stepsPerEpoch)
-      throw mismatch('steps per epoch', m.stepsPerEpoch, this.stepsPerEpoch);
-    if (m.seed !== o.seed) throw mismatch('seed', m.seed, o.seed);
-    if (m.methodType !== o.method.type) throw mismatch('method', m.methodType, o.method.type);
-    if (m.totalSteps !== this.totalSteps) {
-      this.log(
-        `resume: total steps changed from ${m.totalSteps} to ${this.totalSteps}; schedules follow the new length`,
-      );
-    }
-    importStateDict(o.method.stateEntries(), ck.tensors, { prefix: MODEL_PREFIX, source: ck.path });
-    const params = this.optimizerLayouts();
-    const torchKeys = new Set(m.optimizerTorchLayout);
-    const state = new Map<string, tf.Tensor>();
-    try {
-      for (const [k, t] of ck.tensors) {
-        if (!k.startsWith(`${OPTIM_PREFIX}.`)) continue;
-        const key = k.slice(OPTIM_PREFIX.length + 1);
-        const p = Trainer.paramOf(key, params);
-        let d: TensorData = t;
-        if (torchKeys.has(key)) {
-          if (!p)
-            throw new Error(
-              `cannot resume from ${ck.path}: optimizer state '${key}' has no parameter in this method`,
-            );
-          const want = torchShapeOf(p.variable.shape, p.layout, key);
-          if (want.join(',') !== t.shape.join(',')) {
-            throw new Error(
-              `cannot resume from ${ck.path}: optimizer state '${key}' has shape [${t.shape}], expected [${want}]`,
-            );
-          }
-          d = fromTorchData(t.data, t.shape, p.layout, key);
-        }
-        state.set(key, tf.tensor(d.data, d.shape));
-      }
-      o.optimizer.loadStateTensors(state);
-    } finally {
-      for (const t of state.values()) t.dispose();
-    }
-    if (m.methodExtra !== undefined) o.method.setExtraState?.(m.methodExtra);
-    this.rng.setState(m.rng);
-    const at = this.samplerStateAt(ck.step);
-    if (m.sampler.epoch !== at.epoch || m.sampler.position !== at.position) {
-      throw mismatch('sampler state', JSON.stringify(m.sampler), JSON.stringify(at));
-    }
-    this.lastCheckpoint = ck.path;
-    // A partial last epoch (the previous run hit maxSteps) is re-measured when the epoch completes.
-    const metrics = m.metrics.filter((x) => !x.partial);
-    this.log(`resumed from ${ck.path} at step ${ck.step} (epoch ${m.epoch})`);
-    return { ...m, step: ck.step, configHash: o.configHash, totalSteps: this.totalSteps, metrics };
-  }
 }
 
-function pushHistory(h: History, p: History['points'][number]): void {
-  if ((p[0] - 1) % h.stride !== 0) return;
-  h.points.push(p);
-  if (h.points.length > MAX_HISTORY) {
-    h.stride *= 2;
-    h.points = h.points.filter(([s]) => (s - 1) % h.stride === 0);
+/** run() ended early because requestStop() was called; the hooks have saved what they save. */
+export class StopRequested extends Error {
+  constructor(
+    readonly reason: string,
+    readonly step: number,
+  ) {
+    super(`training stopped at step ${step}: ${reason}`);
+    this.name = 'StopRequested';
   }
-}
-
-function formatEpoch(m: EpochMetrics, epochs: number): string {
-  const knn = m.knn === undefined ? '' : ` knn ${m.knn.toFixed(2)}%`;
-  return (
-    `epoch ${m.epoch}/${epochs}${m.partial ? ' (partial)' : ''} step ${m.step} loss ${m.loss.toFixed(4)} ` +
-    `lr ${m.lr.toExponential(3)} ema ${m.ema.toFixed(5)} ${m.imgs_per_s.toFixed(1)} img/s${knn}`
-  );
 }

@@ -1,0 +1,148 @@
+import { tf } from '@selfsup/core';
+import { createPipeline } from '@selfsup/core';
+import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
+import { SeededRng } from '@selfsup/core';
+import { prepareRuntime } from '../runtime';
+import { SELFSUP_VERSION } from '../version';
+
+/** The benchmark model of shared/bench/torch_step.py: one definition for every run. */
+export const BENCH_MODEL = {
+  hiddenDim: 1024,
+  outDim: 256,
+  heads: 4,
+  queueSize: 4096,
+  temperature: 0.2,
+  ema: 0.99,
+};
+
+export const BENCH_METHODS = ['byol', 'moco', 'lewel_b', 'lewel_m'] as const;
+export type BenchMethod = (typeof BENCH_METHODS)[number];
+
+export function benchConfig(method: BenchMethod, width: number) {
+  const base = method === 'byol' || method === 'lewel_b' ? 'byol' : 'moco';
+  const m = BENCH_MODEL;
+  return {
+    method:
+      base === 'byol'
+        ? { type: 'byol', hiddenDim: m.hiddenDim, outDim: m.outDim }
+        : {
+            type: 'moco',
+            hiddenDim: m.hiddenDim,
+            outDim: m.outDim,
+            queueSize: m.queueSize,
+            temperature: m.temperature,
+          },
+    aggregator: method.startsWith('lewel') ? { type: 'lewel', heads: m.heads } : 'global',
+    backbone: {
+      type: 'resnet',
+      block: 'basic',
+      blocks: [2, 2, 2, 2],
+      widths: [width, 2 * width, 4 * width, 8 * width],
+      stem: 'cifar',
+    },
+    optimizer:
+      base === 'byol'
+        ? { type: 'lars', lr: 0.2, weightDecay: 1.5e-6, momentum: 0.9, eta: 0.001 }
+        : { type: 'sgd', lr: 0.03, weightDecay: 1e-4, momentum: 0.9 },
+  };
+}
+
+export interface BenchOptions {
+  method: string;
+  backend?: string;
+  threads?: number;
+  /** Data-parallel ranks (worker_threads, this thread included); see train.workers. */
+  workers?: number;
+  width: number;
+  res: number;
+  batch: number;
+  steps: number;
+  json?: boolean;
+  plugin?: string[];
+}
+
+export async function benchCommand(opts: BenchOptions): Promise<number> {
+  if (!(BENCH_METHODS as readonly string[]).includes(opts.method)) {
+    throw new Error(`--method ${opts.method}: expected one of ${BENCH_METHODS.join(', ')}`);
+  }
+  const workers = opts.workers ?? 1;
+  const threads = threadsPerRank(opts.threads, workers);
+  const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin, threads });
+  const config = benchConfig(opts.method as BenchMethod, opts.width);
+  const pipeline = createPipeline(config, { plugins: runtime.plugins });
+  let runner: StepRunner;
+  try {
+    runner = await createStepRunner({
+      workers,
+      method: pipeline.method,
+      spec: { config, plugins: opts.plugin ?? [], backend: runtime.backend.name, threads },
+    });
+  } catch (err) {
+    pipeline.dispose();
+    throw err;
+  }
+  const rng = new SeededRng(0);
+  const randomViews = () => {
+    const n = opts.batch * opts.res * opts.res * 3;
+    const a = new Float32Array(n);
+    const b = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = rng.normal();
+      b[i] = rng.normal();
+    }
+    const shape: [number, number, number, number] = [opts.batch, opts.res, opts.res, 3];
+    return [tf.tensor4d(a, shape), tf.tensor4d(b, shape)] as const;
+  };
+  const [v1, v2] = randomViews();
+  const times: number[] = [];
+  const cpu: number[] = [];
+  try {
+    for (let i = 0; i <= opts.steps; i++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await runner.step(pipeline.method, pipeline.optimizer, v1, v2, {
+        lr: pipeline.baseLr,
+        emaMomentum: BENCH_MODEL.ema,
+        step: i,
+      });
+      const dt = (performance.now() - t0) / 1000;
+      const dc = process.cpuUsage(c0);
+      if (i > 0) {
+        // step 0 is the warm-up
+        times.push(dt);
+        cpu.push((dc.user + dc.system) / 1e6);
+      }
+      if (!opts.json) process.stderr.write(`step ${i}${i === 0 ? ' (warm-up)' : ''}: ${dt.toFixed(3)} s\n`);
+    }
+  } finally {
+    v1.dispose();
+    v2.dispose();
+    await runner.close();
+    pipeline.dispose();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const med = median(times);
+  const result = {
+    impl: `selfsup-${SELFSUP_VERSION}-tfjs-${tf.version_core}-${runtime.backend.name}`,
+    method: opts.method,
+    width: opts.width,
+    res: opts.res,
+    batch: opts.batch,
+    threads: backendThreads(runtime.backend.provider) ?? threads ?? 1,
+    workers,
+    step_s: Number(med.toFixed(4)),
+    imgs_per_s: Number((opts.batch / med).toFixed(2)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    // CPU seconds per step over all threads: the work done, which a busy machine does not inflate
+    // the way it inflates step_s (spin-waiting pool threads count too).
+    cpu_s: Number(median(cpu).toFixed(4)),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+/** Threads the backend really runs (a wasm provider reports its module's), when it says. */
+function backendThreads(provider: unknown): number | undefined {
+  const p = provider as { state?: () => { threads?: number } | undefined };
+  return typeof p.state === 'function' ? p.state()?.threads : undefined;
+}

@@ -1,0 +1,81 @@
+import { extractMemoryAndQuery } from '@selfsup/core';
+import { knnAccuracy } from '@selfsup/core';
+import { linearProbe } from '@selfsup/core';
+import { semiSupervised } from '@selfsup/core';
+import { segmentationProbe } from '@selfsup/core';
+import type { Sample } from '@selfsup/core';
+import { buildDatasets, evalTransform, openCheckpointSession } from '../session';
+
+export const EVAL_KINDS = ['knn', 'linear', 'semi', 'seg'] as const;
+
+export interface EvalOptions {
+  checkpoint: string;
+  config?: string;
+  set?: string[];
+  backend?: string;
+  plugin?: string[];
+  fraction?: number[];
+  epochs?: number;
+  json?: boolean;
+}
+
+export async function evalCommand(kind: string, opts: EvalOptions): Promise<number> {
+  if (!(EVAL_KINDS as readonly string[]).includes(kind)) {
+    throw new Error(`eval ${kind}: expected one of ${EVAL_KINDS.join(', ')}`);
+  }
+  const session = await openCheckpointSession(opts);
+  const { config, located } = session;
+  try {
+    const splits = await buildDatasets(session);
+    if (!splits.trainEval || !splits.test) {
+      throw new Error(`eval ${kind}: dataset '${config.data.dataset}' has no labels to evaluate with`);
+    }
+    const numClasses = splits.train.numClasses ?? 0;
+    const transform = evalTransform(config.data.imageSize);
+    const backbone = session.pipeline.method.backbone;
+    const seed = config.train.seed;
+    const results: Record<string, number> = {};
+    if (kind === 'knn' || kind === 'linear') {
+      const sets = { memory: splits.trainEval, query: splits.test };
+      const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
+      if (kind === 'knn') results.knn_top1 = knnAccuracy(memory, query, { k: config.eval.knnK });
+      else {
+        results.linear_top1 = linearProbe(memory, query, {
+          numClasses,
+          epochs: opts.epochs ?? config.eval.linearEpochs,
+          lr: config.eval.linearLr,
+          seed,
+        }).top1;
+      }
+    } else if (kind === 'semi') {
+      for (const fraction of opts.fraction ?? [0.01, 0.1]) {
+        const r = await semiSupervised(backbone, splits.trainEval, splits.test, {
+          numClasses,
+          fraction,
+          epochs: opts.epochs ?? 20,
+          seed,
+          evalTransform: transform,
+        });
+        // toPrecision: 0.07 * 100 is 7.000000000000001.
+        results[`semi_${Number((fraction * 100).toPrecision(6))}pct_top1`] = r.top1;
+      }
+    } else {
+      const sampleTransform = (s: Sample): Sample => ({ ...s, image: transform(s.image) });
+      const first = await splits.test.get(0);
+      if (!first.mask) throw new Error(`eval seg: dataset '${config.data.dataset}' has no per-pixel masks`);
+      const r = await segmentationProbe(backbone, splits.trainEval, splits.test, {
+        numClasses: numClasses + 1,
+        epochs: opts.epochs ?? 20,
+        seed,
+        transform: sampleTransform,
+      });
+      results.seg_mIoU = r.mIoU;
+      results.seg_pixel_acc = r.pixelAcc;
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify({ checkpoint: located.file, ...results })}\n`);
+    else for (const [k, v] of Object.entries(results)) process.stdout.write(`${k}: ${v.toFixed(2)}\n`);
+    return 0;
+  } finally {
+    session.pipeline.dispose();
+  }
+}

@@ -1,0 +1,303 @@
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import YAML from 'yaml';
+import type { ZodTypeAny } from 'zod';
+import type {
+  Dataset,
+  DatasetRegistration,
+  Image,
+  Sample,
+  ViewPipeline,
+  ViewPipelineRegistration,
+} from '@selfsup/core';
+import { parseConfig, type SelfsupConfig } from '@selfsup/core';
+import { createPipeline, type Pipeline } from '@selfsup/core';
+import { resolveType } from '@selfsup/core';
+import { Normalize } from '@selfsup/core';
+import { resizeImage } from '@selfsup/core';
+import { toRGB } from '@selfsup/core';
+import { Checkpointer } from '@selfsup/core';
+import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
+import { importStateDict } from '@selfsup/core';
+import { applyOverrides, readConfigFile } from './config-file';
+import { prepareRuntime, type Runtime } from './runtime';
+
+export const RESOLVED_CONFIG = 'config.yaml';
+
+/** How errors name a config: its file, and whether --set changed it. */
+export const configSource = (path: string, sets: string[] = []) =>
+  sets.length ? `${path} (with --set overrides)` : path;
+
+/** Reads, overrides and validates a config; errors name the file and the key. */
+export async function loadConfig(path: string, sets: string[] = []): Promise<SelfsupConfig> {
+  const raw = applyOverrides(await readConfigFile(path), sets);
+  return parseConfig(raw, configSource(path, sets));
+}
+
+/** Everything that shapes the model and the data stream; not epochs or logging. */
+function hashedParts(config: SelfsupConfig): Record<string, unknown> {
+  const { method, backbone, aggregator, optimizer, data } = config;
+  const { seed, batchSize, warmupEpochs } = config.train;
+  return { method, backbone, aggregator, optimizer, data, train: { seed, batchSize, warmupEpochs } };
+}
+
+export function configHash(config: SelfsupConfig): string {
+  // Same JSON as before the parts were named, so existing checkpoints still resume.
+  const { train, ...rest } = hashedParts(config);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, ...(train as object) }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Key paths whose values differ between two configs, among the keys a resume must keep. */
+export function resumeBreakingChanges(before: SelfsupConfig, after: SelfsupConfig): string[] {
+  const out: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    const isObj = (v: unknown): v is Record<string, unknown> =>
+      v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isObj(a) && isObj(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(a[k], b[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      out.push(`${path} (${JSON.stringify(a) ?? 'unset'} -> ${JSON.stringify(b) ?? 'unset'})`);
+    }
+  };
+  walk(hashedParts(before), hashedParts(after), '');
+  return out;
+}
+
+/** Keys of a registration's zod object schema (empty if it is not an object schema). */
+function schemaKeys(schema: ZodTypeAny | undefined): Set<string> {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return new Set(shape ? Object.keys(shape) : []);
+}
+
+/** A read-only subset of a dataset's indices, for a held-out split of datasets that have none. */
+class DatasetSubset implements Dataset {
+  readonly name: string;
+  readonly length: number;
+  readonly numClasses?: number;
+  readonly classNames?: string[];
+  constructor(
+    private readonly base: Dataset,
+    private readonly indices: number[],
+    part: string,
+  ) {
+    this.name = `${base.name}[${part}]`;
+    this.length = indices.length;
+    this.numClasses = base.numClasses;
+    this.classNames = base.classNames;
+  }
+  get(index: number): Promise<Sample> {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length)
+      throw new RangeError(`${this.name}: index ${index} out of range`);
+    return this.base.get(this.indices[index]);
+  }
+}
+
+/** Every HOLD_OUT_EVERY-th image is held out for evaluation when a dataset has no test split. */
+export const HOLD_OUT_EVERY = 5;
+
+export interface DataSplits {
+  train: Dataset;
+  /** Labelled held-out data for kNN / probes, if the dataset has labels. */
+  test?: Dataset;
+  /** Labelled training data without augmentation (the kNN memory set). */
+  trainEval?: Dataset;
+  /** The dataset as loaded (before any held-out split), e.g. for its skipped-image count. */
+  source: Dataset;
+}
+
+/**
+ * Builds the train and test datasets from `data.*`. Only the keys a dataset's schema knows are
+ * passed, so `data.path`, `data.count`, `data.imageSize` mean the same for every dataset
+ * (`count` limits how many images a file dataset uses).
+ */
+export async function buildDatasets(session: {
+  config: SelfsupConfig;
+  pipeline: Pipeline;
+}): Promise<DataSplits> {
+  const { config, pipeline } = session;
+  const d = config.data;
+  const reg = resolveType<DatasetRegistration>(pipeline.container, 'Dataset', d.dataset, 'data.dataset');
+  const keys = schemaKeys(reg.optionsSchema);
+  if (keys.has('path') && !d.path && !isOptional(reg.optionsSchema, 'path')) {
+    throw new Error(`data.path: dataset '${d.dataset}' needs a path (set data.path or --set data.path=DIR)`);
+  }
+  const candidate = (split: 'train' | 'test'): Record<string, unknown> => {
+    const all: Record<string, unknown> = {
+      path: d.path,
+      imageSize: d.imageSize,
+      numClasses: d.numClasses,
+      seed: config.train.seed,
+      onBadImage: d.onBadImage,
+      resize: d.imageSize,
+      split,
+      count: split === 'train' ? d.count : d.testCount,
+      limit: split === 'train' ? d.count : d.testCount,
+    };
+    const common = Object.fromEntries(Object.entries(all).filter(([k, v]) => keys.has(k) && v !== undefined));
+    // data.options go to the dataset as they are: its schema names any key it does not know.
+    return { ...common, ...d.options };
+  };
+  const train = await reg.create(candidate('train'));
+  if (train.length === 0)
+    throw new Error(`data: dataset '${d.dataset}'${d.path ? ` at ${d.path}` : ''} has no images`);
+  if (keys.has('split')) {
+    const test = await reg.create(candidate('test'));
+    const labelled = train.numClasses !== undefined;
+    return {
+      train,
+      test: labelled ? test : undefined,
+      trainEval: labelled ? train : undefined,
+      source: train,
+    };
+  }
+  if (train.numClasses === undefined || train.length < 10) return { train, source: train };
+  // No test split of its own: hold out every 5th image (deterministic). Not the tail: files come
+  // sorted by class folder, so the last 20% would be the last class only.
+  const kept: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < train.length; i++) (i % HOLD_OUT_EVERY === HOLD_OUT_EVERY - 1 ? held : kept).push(i);
+  const trainPart = new DatasetSubset(train, kept, 'train');
+  return {
+    train: trainPart,
+    trainEval: trainPart,
+    test: new DatasetSubset(train, held, 'held-out'),
+    source: train,
+  };
+}
+
+/** Paths a dataset skipped as unreadable (image_folder with onBadImage: skip), if it keeps such a list. */
+export function skippedImages(dataset: Dataset): string[] {
+  const bad = (dataset as { badImages?: unknown }).badImages;
+  return Array.isArray(bad) ? bad.filter((p): p is string => typeof p === 'string') : [];
+}
+
+function isOptional(schema: ZodTypeAny | undefined, key: string): boolean {
+  const field = (schema as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape?.[key];
+  return !!field && field.isOptional();
+}
+
+/** The method's own augmentation unless `data.views` names another. */
+export function buildViews(session: { config: SelfsupConfig; pipeline: Pipeline }): ViewPipeline {
+  const { config, pipeline } = session;
+  const type = config.data.views ?? (pipeline.method.ema.schedule === 'constant' ? 'mocov2' : 'byol');
+  const reg = resolveType<ViewPipelineRegistration>(pipeline.container, 'ViewPipeline', type, 'data.views');
+  return reg.create({ outputSize: config.data.imageSize }, pipeline.container);
+}
+
+/** Evaluation preprocessing: RGB, the training size, ImageNet normalisation. */
+export function evalTransform(size: number): (image: Image) => Image {
+  const normalize = new Normalize();
+  return (image) => {
+    let im = image.channels === 1 ? toRGB(image) : image;
+    if (im.height !== size || im.width !== size) im = resizeImage(im, size, size);
+    return normalize.apply(im);
+  };
+}
+
+export interface Session {
+  config: SelfsupConfig;
+  runtime: Runtime;
+  pipeline: Pipeline;
+}
+
+export async function openSession(
+  config: SelfsupConfig,
+  opts: { backend?: string; plugins?: string[]; threads?: number; source?: string },
+): Promise<Session> {
+  const runtime = await prepareRuntime({
+    backend: opts.backend,
+    configBackend: config.backend,
+    plugins: opts.plugins,
+    threads: opts.threads,
+  });
+  // The source names the config file in errors about options of a type (method, optimizer, ...).
+  const pipeline = createPipeline(config, { plugins: runtime.plugins, source: opts.source });
+  return { config, runtime, pipeline };
+}
+
+/**
+ * A checkpoint given as a file, a checkpoints/ folder or a run folder: the newest good one,
+ * and the run's resolved config beside it.
+ */
+export async function locateCheckpoint(
+  target: string,
+): Promise<{ file: string; runDir: string; configPath: string }> {
+  if (!existsSync(target)) throw new Error(`--checkpoint ${target}: no such file or folder`);
+  let file: string;
+  let checkpointsDir: string;
+  if (statSync(target).isDirectory()) {
+    checkpointsDir = existsSync(join(target, 'checkpoints')) ? join(target, 'checkpoints') : target;
+    const latest = await new Checkpointer(new FileCheckpointStorage(checkpointsDir)).loadLatest();
+    if (!latest) throw new Error(`--checkpoint ${target}: no checkpoint in ${checkpointsDir}`);
+    file = latest.path;
+  } else {
+    file = target;
+    checkpointsDir = dirname(target);
+  }
+  const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
+  const configPath = join(runDir, RESOLVED_CONFIG);
+  if (!existsSync(configPath)) {
+    throw new Error(
+      `--checkpoint ${target}: the run's ${RESOLVED_CONFIG} is not at ${configPath} (pass --config)`,
+    );
+  }
+  return { file, runDir, configPath };
+}
+
+/**
+ * Loads the model part of a trainer checkpoint into the pipeline's method (strict, by name). A
+ * checkpoint of another architecture fails naming the config the model was built from.
+ */
+export async function loadModelWeights(
+  pipeline: Pipeline,
+  file: string,
+  configSource?: string,
+): Promise<void> {
+  const ckpt = await new Checkpointer(new FileCheckpointStorage(dirname(file))).load(basename(file));
+  try {
+    importStateDict(pipeline.method.stateEntries(), ckpt.tensors, { prefix: 'model' });
+  } catch (err) {
+    const built = configSource ? ` built from ${configSource}` : '';
+    throw new Error(
+      `checkpoint ${file} does not fit the model${built} (another method, backbone or head size?): ` +
+        (err as Error).message,
+      { cause: err },
+    );
+  }
+  const extra = (ckpt.meta as { methodExtra?: Record<string, unknown> } | undefined)?.methodExtra;
+  if (extra && pipeline.method.setExtraState) pipeline.method.setExtraState(extra);
+}
+
+export function configToYaml(config: SelfsupConfig): string {
+  return YAML.stringify(config);
+}
+
+/** Opens the session of a trained run: its checkpoint, its config (or another), the weights loaded. */
+export async function openCheckpointSession(opts: {
+  checkpoint: string;
+  config?: string;
+  set?: string[];
+  backend?: string;
+  plugin?: string[];
+}): Promise<Session & { located: { file: string; runDir: string; configPath: string } }> {
+  const located = await locateCheckpoint(opts.checkpoint);
+  const configPath = opts.config ?? located.configPath;
+  const config = await loadConfig(configPath, opts.set);
+  const session = await openSession(config, {
+    backend: opts.backend,
+    plugins: opts.plugin,
+    source: configSource(configPath, opts.set),
+  });
+  try {
+    await loadModelWeights(session.pipeline, located.file, configPath);
+  } catch (err) {
+    session.pipeline.dispose();
+    throw err;
+  }
+  return { ...session, located };
+}

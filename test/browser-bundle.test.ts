@@ -1,0 +1,81 @@
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin as EsbuildPlugin } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
+/** Packages a browser page takes: the platform-neutral core and the method/aggregator plugins. */
+const BROWSER_PACKAGES = ['core', 'plugin-byol', 'plugin-moco', 'plugin-lewel'];
+
+/** Node-only packages that must never reach a browser bundle. */
+const NODE_ONLY_PACKAGES = ['sharp', 'cli-progress', 'commander', 'vega', 'vega-lite', '@selfsup/node'];
+
+/**
+ * Records every `node:` import and Node-only package, naming the importer. Bare built-ins
+ * ('fs', 'crypto') are left to esbuild: with platform 'browser' it resolves them only where a
+ * package's "browser" field maps them away (tfjs-core does), and fails the build otherwise.
+ */
+function refuseNodeModules(found: string[]): EsbuildPlugin {
+  return {
+    name: 'refuse-node-modules',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        const bare = args.path.startsWith('@')
+          ? args.path.split('/').slice(0, 2).join('/')
+          : args.path.split('/')[0];
+        if (args.path.startsWith('node:') || NODE_ONLY_PACKAGES.includes(bare)) {
+          found.push(`${args.path} (imported by ${args.importer})`);
+          return { path: args.path, external: true };
+        }
+        return undefined;
+      });
+    },
+  };
+}
+
+describe('browser bundle', () => {
+  it('core and the plugins bundle for the browser without any Node module', async () => {
+    const found: string[] = [];
+    const alias = Object.fromEntries(BROWSER_PACKAGES.map((p) => [`@selfsup/${p}`, src(p)]));
+    const entry = BROWSER_PACKAGES.map(
+      (p) => `export * as ${p.replace('-', '_')} from '@selfsup/${p}';`,
+    ).join('\n');
+    const result = await build({
+      stdin: { contents: entry, resolveDir: fileURLToPath(new URL('..', import.meta.url)), loader: 'ts' },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      alias,
+      logLevel: 'silent',
+      plugins: [refuseNodeModules(found)],
+    });
+    expect(found).toEqual([]);
+    expect(result.errors).toEqual([]);
+    const code = result.outputFiles[0].text;
+    // The bundle really holds the framework: the registry's and LEWEL's code are in it.
+    expect(code).toContain('selfsup.Method');
+    expect(code).toContain('LewelAggregator');
+  });
+
+  it('the check itself catches Node imports', async () => {
+    const found: string[] = [];
+    await build({
+      stdin: { contents: "import { readFileSync } from 'node:fs'; console.log(readFileSync);", loader: 'ts' },
+      bundle: true,
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+      plugins: [refuseNodeModules(found)],
+    });
+    expect(found).toEqual(['node:fs (imported by <stdin>)']);
+    await expect(
+      build({
+        stdin: { contents: "import { readFileSync } from 'fs'; console.log(readFileSync);", loader: 'ts' },
+        bundle: true,
+        platform: 'browser',
+        write: false,
+        logLevel: 'silent',
+      }),
+    ).rejects.toThrow(/Could not resolve "fs"/);
+  });
+});
