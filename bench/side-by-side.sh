@@ -9,9 +9,9 @@ width=${1:-16} res=${2:-32} batch=${3:-64} threads=${4:-2}
 peer=${TORCH_BENCH_DIR:-../shared/bench}
 for m in byol moco lewel_b lewel_m; do
   # Both ways of using the cores: wasm pthreads in one process, and data-parallel ranks of one thread.
-  node packages/core/bin/selfsup.js bench --method "$m" --backend wasm --threads "$threads" \
+  node packages/node/bin/selfsup.js bench --method "$m" --backend wasm --threads "$threads" \
     --width "$width" --res "$res" --batch "$batch" --steps 5 --json
-  node packages/core/bin/selfsup.js bench --method "$m" --backend wasm --workers "$threads" --threads 1 \
+  node packages/node/bin/selfsup.js bench --method "$m" --backend wasm --workers "$threads" --threads 1 \
     --width "$width" --res "$res" --batch "$batch" --steps 5 --json
   if [ -f "$peer/torch_step.py" ]; then
     /usr/bin/python3 "$peer/torch_step.py" --method "$m" --width "$width" --res "$res" --batch "$batch" \

@@ -71,6 +71,12 @@ export const evalSchema = z
 
 export const configSchema = z
   .object({
+    /**
+     * Plugins to load before anything is built (MMEngine's custom_imports): package names or
+     * file paths. The CLI resolves them from the working directory and the config's folder and
+     * records file paths absolute in the run's config.yaml, so eval, maps and --resume need no flag.
+     */
+    plugins: z.array(z.string().min(1)).default([]),
     method: typeSpec,
     backbone: typeSpec.default({ type: 'resnet18', stem: 'cifar', widthMultiplier: 0.25 }),
     aggregator: typeSpec.default('global'),

@@ -38,7 +38,7 @@ describe('Trainer hooks (platform-neutral)', () => {
       afterRun: () => void calls.push(`${name}.afterRun`),
       close: () => void calls.push(`${name}.close`),
     });
-    await new Trainer(base(new FakeMethod(1), [rec('late', 90), rec('early', 10)])).run();
+    await new Trainer(base(new FakeMethod({ seed: 1 }), [rec('late', 90), rec('early', 10)])).run();
     expect(calls).toEqual([
       'early.restore',
       'late.restore',
@@ -56,10 +56,10 @@ describe('Trainer hooks (platform-neutral)', () => {
   });
 
   it('checkpoints into memory storage and resumes to the same final state', async () => {
-    const full = new FakeMethod(2);
+    const full = new FakeMethod({ seed: 2 });
     await new Trainer(base(full, [])).run();
     const storage = new MemoryCheckpointStorage();
-    const crashed = new FakeMethod(2);
+    const crashed = new FakeMethod({ seed: 2 });
     const stopAt: TrainerHook = {
       name: 'crash',
       afterStep: (_t, s) => {
@@ -70,7 +70,7 @@ describe('Trainer hooks (platform-neutral)', () => {
       new Trainer(base(crashed, [new CheckpointHook({ storage, everySteps: 3 }), stopAt])).run(),
     ).rejects.toThrow('crash');
     expect([...storage.files.keys()]).toEqual(['checkpoint-00000003.safetensors']);
-    const resumed = new FakeMethod(99);
+    const resumed = new FakeMethod({ seed: 99 });
     const summary = await new Trainer(base(resumed, [new CheckpointHook({ storage, resume: true })])).run();
     expect(summary.resumedFrom).toBe(3);
     const w = (m: FakeMethod) => m.stateEntries().map((e) => Array.from(e.variable.dataSync()));
@@ -88,7 +88,7 @@ describe('Trainer hooks (platform-neutral)', () => {
       },
     };
     await expect(
-      new Trainer(base(new FakeMethod(4), [stopper, new CheckpointHook({ storage })])).run(),
+      new Trainer(base(new FakeMethod({ seed: 4 }), [stopper, new CheckpointHook({ storage })])).run(),
     ).rejects.toThrow('training stopped at step 2: SIGTERM');
     expect([...storage.files.keys()]).toEqual(['checkpoint-00000002.safetensors']);
   });

@@ -16,6 +16,11 @@ const int = (name: string) => (v: string) => {
 };
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** Every command chooses its backend the same way and prints what it picked and why. */
+const BACKEND_HELP =
+  "cpu | wasm | webgpu | node | node-gpu | auto (default: SELFSUP_BACKEND, then the config's backend:, then auto)";
+const PLUGIN_HELP = "load a plugin package or file (repeatable; joins the config's plugins:)";
+
 /** Runs a command body, turning errors into one clear line and an exit status. */
 const run =
   <A extends unknown[]>(body: (...args: A) => Promise<number>) =>
@@ -39,7 +44,8 @@ export function buildProgram(): Command {
   program
     .command('info')
     .description('backends available here, versions, which one auto picks, and every registered type')
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'one JSON object')
     .action(run((opts) => infoCommand(opts)));
 
@@ -48,10 +54,7 @@ export function buildProgram(): Command {
     .description('self-supervised training from a YAML/JSON config; ends with kNN and linear-probe accuracy')
     .requiredOption('-c, --config <file>', 'config file (configs/*.yaml)')
     .option('--set <key.path=value>', 'override any config key, e.g. train.epochs=5 (repeatable)', collect)
-    .option(
-      '--backend <name>',
-      'cpu | wasm | node | node-gpu | auto (default: SELFSUP_BACKEND, config, auto)',
-    )
+    .option('--backend <name>', BACKEND_HELP)
     .option(
       '--workers <n>',
       'data-parallel worker threads, this one included (sets train.workers)',
@@ -61,7 +64,7 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'run directory (default runs/<config name>)')
     .option('--resume', 'continue from the last good checkpoint in the run directory')
     .option('-q, --quiet', 'plain log lines instead of a progress bar')
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .action(run((opts) => trainCommand(opts)));
 
   program
@@ -80,8 +83,8 @@ export function buildProgram(): Command {
       },
     )
     .option('--epochs <n>', 'probe / fine-tuning epochs', int('--epochs'))
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'one JSON line')
     .action(run((kind: string, opts) => evalCommand(kind, opts)));
 
@@ -93,8 +96,8 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'where the PNG grid goes (default <run>/maps)')
     .option('-c, --config <file>', "config (default: the run's config.yaml)")
     .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'one JSON line')
     .action(run((opts) => mapsCommand(opts)));
 
@@ -103,8 +106,8 @@ export function buildProgram(): Command {
     .description(
       'run a PyTorch golden fixture (fixture.json + safetensors) and compare every tensor and loss',
     )
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'print the whole report as JSON')
     .option('-v, --verbose', 'list every tensor check')
     .action(run((dir: string, opts) => parityCommand(dir, opts)));
@@ -113,14 +116,14 @@ export function buildProgram(): Command {
     .command('bench')
     .description('time one full training step (both views, backward, optimizer, EMA, queue) on random data')
     .requiredOption('--method <name>', 'byol | moco | lewel_b | lewel_m')
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--backend <name>', BACKEND_HELP)
     .option('--threads <n>', 'backend threads per worker (wasm)', int('--threads'))
     .option('--workers <n>', 'data-parallel worker threads, this one included', int('--workers'))
     .option('--width <n>', 'ResNet-18 base width (widths w,2w,4w,8w)', int('--width'), 16)
     .option('--res <n>', 'image side in pixels', int('--res'), 32)
     .option('--batch <n>', 'batch size', int('--batch'), 64)
     .option('--steps <n>', 'timed steps after one warm-up step', int('--steps'), 5)
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'only the JSON line')
     .action(run((opts) => benchCommand(opts)));
 

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isPathSpec, resolvePlugin } from './plugin-resolve';
 import type { Plugin } from '@selfsup/core';
 import { fileDatasetsPlugin } from '../data/registrations';
 
@@ -27,61 +26,85 @@ export const OFFICIAL_PLUGIN_PACKAGES = [
 
 export interface LoadedPlugins {
   plugins: Plugin[];
+  /** Official packages that are not installed (skipped). */
   missing: string[];
 }
 
+/** A user plugin and where it was named, for error messages ("config plugins[0]", "--plugin"). */
+export interface PluginSpec {
+  spec: string;
+  origin: string;
+}
+
+// A resolved path becomes a file URL: `file://${path}` breaks on spaces, '#', '%' and drive letters.
+const importPath = (path: string) => import(pathToFileURL(path).href) as Promise<Record<string, unknown>>;
+
 /**
- * Loads the official plugins that are installed (missing ones are skipped and listed) and any
- * extra packages or files named by the user, which must load.
+ * Loads one plugin module. Official plugins come from selfsup's own install first (the version
+ * installed with this core, and under vitest the source aliases), user plugins from the user's
+ * folders first; each falls back to the other place. Both go through the same resolver.
  */
-export async function loadPlugins(extra: string[] = [], from = process.cwd()): Promise<LoadedPlugins> {
-  const require = createRequire(`${from}/`);
+async function loadModule(spec: string, searchDirs: string[], ownInstallFirst: boolean) {
+  const own = () => import(spec) as Promise<Record<string, unknown>>;
+  const user = async () => importPath(resolvePlugin(spec, searchDirs).path);
+  if (isPathSpec(spec)) return user();
+  if (ownInstallFirst) {
+    try {
+      return await own();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return user();
+    }
+  }
+  try {
+    return await user();
+  } catch (err) {
+    try {
+      return await own();
+    } catch {
+      throw err;
+    }
+  }
+}
+
+/**
+ * Loads the official plugins that are installed (missing ones are skipped and listed) and the
+ * user's plugins (config `plugins:` and --plugin), which must load. User plugins resolve from
+ * `searchDirs` (the working directory and the config's folder), as files or packages (ESM-only
+ * and CommonJS alike).
+ */
+export async function loadPlugins(
+  extra: Array<string | PluginSpec> = [],
+  searchDirs: string[] = [process.cwd()],
+): Promise<LoadedPlugins> {
   // This package's own registrations (file datasets) come first, like a plugin of their own.
   const plugins: Plugin[] = [fileDatasetsPlugin];
   const missing: string[] = [];
-  // A resolved path becomes a file URL: `file://${path}` breaks on spaces, '#', '%' and drive letters.
-  const importTarget = (target: string) =>
-    import(isAbsolute(target) ? pathToFileURL(target).href : target) as Promise<Record<string, unknown>>;
-  // User plugins resolve from the user's folder first, then from selfsup's own install.
-  const fromUser = async (spec: string): Promise<Record<string, unknown>> => {
-    let target = spec;
-    try {
-      target = require.resolve(spec);
-    } catch {
-      /* fall back to resolving relative to this module */
-    }
-    return importTarget(target);
-  };
-  // Official plugins come from selfsup's own install first: their ESM build, the version installed
-  // with this core (require.resolve would pick the CommonJS build and a second copy of core), and
-  // under vitest the source aliases. The user's folder is the fallback (selfsup installed globally).
-  const loadOfficial = async (pkg: string): Promise<Record<string, unknown>> => {
-    try {
-      return await importTarget(pkg);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      return fromUser(pkg);
-    }
-  };
   for (const pkg of OFFICIAL_PLUGIN_PACKAGES) {
     try {
-      plugins.push(...pluginsOf(await loadOfficial(pkg)));
+      plugins.push(...pluginsOf(await loadModule(pkg, searchDirs, true)));
     } catch (err) {
-      if (isNotFound(err)) missing.push(pkg);
+      if (isNotFound(err) || /is not installed/.test((err as Error).message)) missing.push(pkg);
       else throw new Error(`plugin ${pkg} failed to load: ${(err as Error).message}`);
     }
   }
-  for (const spec of extra) {
+  const seen = new Set<string>();
+  for (const item of extra) {
+    const { spec, origin } = typeof item === 'string' ? { spec: item, origin: '--plugin' } : item;
+    if (seen.has(spec)) continue;
+    seen.add(spec);
     let mod: Record<string, unknown>;
     try {
-      mod = await fromUser(spec);
+      mod = await loadModule(spec, searchDirs, false);
     } catch (err) {
-      throw new Error(`--plugin ${spec}: cannot load (${(err as Error).message})`);
+      throw new Error(`${origin} '${spec}': cannot load: ${(err as Error).message}`);
     }
     const found = pluginsOf(mod);
     if (found.length === 0)
-      throw new Error(`--plugin ${spec}: exports no plugin ({ name, register(container) })`);
-    plugins.push(...found);
+      throw new Error(
+        `${origin} '${spec}': exports no plugin (expected a default or named export { name, register(container) })`,
+      );
+    plugins.push(...found.filter((p) => !plugins.some((q) => q.name === p.name)));
   }
   return { plugins, missing };
 }

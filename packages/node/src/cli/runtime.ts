@@ -2,7 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { Plugin } from '@selfsup/core';
 import { createRegistryContainer } from '@selfsup/core';
 import { backendProvidersFrom, selectBackend, type SelectedBackend } from '@selfsup/core';
-import { loadPlugins } from './plugins';
+import { loadPlugins, type PluginSpec } from './plugins';
 
 export interface Runtime {
   plugins: Plugin[];
@@ -15,12 +15,15 @@ export interface Runtime {
 export async function prepareRuntime(opts: {
   backend?: string;
   configBackend?: string;
-  plugins?: string[];
+  /** User plugins (config `plugins:`, --plugin); the installed official ones load anyway. */
+  plugins?: Array<string | PluginSpec>;
+  /** Where user plugins are looked up (default: the working directory). */
+  searchDirs?: string[];
   threads?: number;
   /** Where the line naming the chosen backend goes (stderr by default). */
   log?: (line: string) => void;
 }): Promise<Runtime> {
-  const loaded = await loadPlugins(opts.plugins ?? []);
+  const loaded = await loadPlugins(opts.plugins ?? [], opts.searchDirs);
   const plugins = loaded.plugins;
   const registry = createRegistryContainer(plugins);
   const backend = await selectBackend({

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { join, dirname, basename } from 'node:path';
+import { join, dirname, basename, resolve } from 'node:path';
 import YAML from 'yaml';
 import type { ZodTypeAny } from 'zod';
 import type {
@@ -22,6 +22,7 @@ import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
 import { importStateDict } from '@selfsup/core';
 import { applyOverrides, readConfigFile } from './config-file';
 import { prepareRuntime, type Runtime } from './runtime';
+import { isPathSpec, resolvePlugin } from './plugin-resolve';
 
 export const RESOLVED_CONFIG = 'config.yaml';
 
@@ -29,11 +30,40 @@ export const RESOLVED_CONFIG = 'config.yaml';
 export const configSource = (path: string, sets: string[] = []) =>
   sets.length ? `${path} (with --set overrides)` : path;
 
-/** Reads, overrides and validates a config; errors name the file and the key. */
-export async function loadConfig(path: string, sets: string[] = []): Promise<SelfsupConfig> {
+/**
+ * Reads, overrides and validates a config: the one place a config file is parsed. Defaults are
+ * filled in, `--plugin` flags join `plugins:`, and plugin file paths become absolute (config
+ * entries relative to the config's folder, flags relative to the working directory), so the
+ * run's config.yaml loads the same plugins from anywhere. Errors name the file and the key.
+ */
+export async function loadConfig(
+  path: string,
+  sets: string[] = [],
+  pluginFlags: string[] = [],
+): Promise<SelfsupConfig> {
   const raw = applyOverrides(await readConfigFile(path), sets);
-  return parseConfig(raw, configSource(path, sets));
+  const config = parseConfig(raw, configSource(path, sets));
+  const fromConfig = config.plugins.map((spec, i) =>
+    absolutePluginPath(spec, [dirname(path), process.cwd()], `${path}: plugins[${i}]`),
+  );
+  const fromFlags = pluginFlags.map((spec) => absolutePluginPath(spec, [process.cwd()], '--plugin'));
+  config.plugins = [...new Set([...fromConfig, ...fromFlags])];
+  return config;
 }
+
+/** A plugin file path made absolute (package names stay names); a missing file names its origin. */
+function absolutePluginPath(spec: string, dirs: string[], origin: string): string {
+  if (!isPathSpec(spec)) return spec;
+  try {
+    return resolvePlugin(spec, dirs).path;
+  } catch (err) {
+    throw new Error(`${origin} '${spec}': ${(err as Error).message}`);
+  }
+}
+
+/** Where user plugins named by package are looked up: the working directory, then the config's folder. */
+export const pluginSearchDirs = (configPath?: string) =>
+  configPath ? [process.cwd(), dirname(resolve(configPath))] : [process.cwd()];
 
 /** Everything that shapes the model and the data stream; not epochs or logging. */
 function hashedParts(config: SelfsupConfig): Record<string, unknown> {
@@ -207,12 +237,13 @@ export interface Session {
 
 export async function openSession(
   config: SelfsupConfig,
-  opts: { backend?: string; plugins?: string[]; threads?: number; source?: string },
+  opts: { backend?: string; threads?: number; source?: string; configPath?: string },
 ): Promise<Session> {
   const runtime = await prepareRuntime({
     backend: opts.backend,
     configBackend: config.backend,
-    plugins: opts.plugins,
+    plugins: config.plugins.map((spec, i) => ({ spec, origin: `${opts.source ?? 'config'}: plugins[${i}]` })),
+    searchDirs: pluginSearchDirs(opts.configPath),
     threads: opts.threads,
   });
   // The source names the config file in errors about options of a type (method, optimizer, ...).
@@ -287,11 +318,11 @@ export async function openCheckpointSession(opts: {
 }): Promise<Session & { located: { file: string; runDir: string; configPath: string } }> {
   const located = await locateCheckpoint(opts.checkpoint);
   const configPath = opts.config ?? located.configPath;
-  const config = await loadConfig(configPath, opts.set);
+  const config = await loadConfig(configPath, opts.set, opts.plugin);
   const session = await openSession(config, {
     backend: opts.backend,
-    plugins: opts.plugin,
     source: configSource(configPath, opts.set),
+    configPath,
   });
   try {
     await loadModelWeights(session.pipeline, located.file, configPath);

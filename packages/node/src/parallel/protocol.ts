@@ -4,7 +4,7 @@
 export interface ReplicaSpec {
   /** The config rank 0 built its pipeline from (createPipeline input). */
   config: unknown;
-  /** Extra plugins (packages or files, as for --plugin); the installed official ones load anyway. */
+  /** The run's user plugins (config `plugins:`, absolute file paths or package names); the installed official ones load anyway. */
   plugins: string[];
   /** The backend rank 0 runs (a name, never 'auto', so every rank computes alike). */
   backend: string;

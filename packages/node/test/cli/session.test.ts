@@ -145,7 +145,7 @@ describe('loadPlugins', () => {
     const loaded = await loadPlugins([file]);
     expect(loaded.plugins.map((p) => p.name)).toContain('local-test-plugin');
     await expect(loadPlugins([join(dir, 'absent.mjs')])).rejects.toThrow(
-      `--plugin ${join(dir, 'absent.mjs')}: cannot load`,
+      `--plugin '${join(dir, 'absent.mjs')}': cannot load: no such file: tried ${join(dir, 'absent.mjs')}`,
     );
   });
 });

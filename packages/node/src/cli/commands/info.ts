@@ -1,15 +1,25 @@
 import { tf } from '@selfsup/core';
 import { describeBackends, backendProvidersFrom } from '@selfsup/core';
-import { createRegistryContainer } from '@selfsup/core';
 import { listTypes } from '@selfsup/core';
 import { Tokens, type SeamName } from '@selfsup/core';
 import type { Registration } from '@selfsup/core';
-import { loadPlugins } from '../plugins';
+import { prepareRuntime } from '../runtime';
 import { SELFSUP_VERSION } from '../version';
 
-export async function infoCommand(opts: { plugin?: string[]; json?: boolean }): Promise<number> {
-  const loaded = await loadPlugins(opts.plugin ?? []);
-  const registry = createRegistryContainer(loaded.plugins);
+export async function infoCommand(opts: {
+  plugin?: string[];
+  backend?: string;
+  json?: boolean;
+}): Promise<number> {
+  // The same backend choice as every command (flag > SELFSUP_BACKEND > auto), made and reported.
+  let chosen = '';
+  const runtime = await prepareRuntime({
+    backend: opts.backend,
+    plugins: opts.plugin,
+    log: (line) => (chosen = line),
+  });
+  const loaded = { plugins: runtime.plugins, missing: runtime.missingPlugins };
+  const registry = runtime.registry;
   const backends = await describeBackends(backendProvidersFrom(registry));
   const seams = Object.keys(Tokens) as SeamName[];
   const types = Object.fromEntries(
@@ -26,6 +36,7 @@ export async function infoCommand(opts: { plugin?: string[]; json?: boolean }): 
     missingPlugins: loaded.missing,
     backends,
     autoPick: backends.find((b) => b.autoPick)?.name ?? null,
+    backend: { name: runtime.backend.name, chosen: chosen.replace(/^backend: /, '') },
     types,
   };
   if (opts.json) {
@@ -44,6 +55,7 @@ export async function infoCommand(opts: { plugin?: string[]; json?: boolean }): 
     out.push(`  ${b.autoPick ? '*' : ' '} ${b.name.padEnd(9)} ${state}`);
   }
   out.push(`auto would pick: ${info.autoPick ?? '(none)'}`);
+  out.push(chosen);
   for (const s of seams) {
     const list = types[s];
     if (list.length) out.push(`${s.toLowerCase()}: ${list.map((t) => t.type).join(', ')}`);

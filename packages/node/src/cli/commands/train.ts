@@ -87,7 +87,7 @@ export async function finalEvaluation(
 }
 
 export async function trainCommand(opts: TrainOptions): Promise<number> {
-  const config = await loadConfig(opts.config, opts.set);
+  const config = await loadConfig(opts.config, opts.set, opts.plugin);
   // Flags after validation, so errors say "(with --set overrides)" only when there were some.
   if (opts.workers !== undefined) config.train.workers = opts.workers;
   if (opts.threads !== undefined) config.train.threads = opts.threads;
@@ -98,9 +98,9 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   const threads = threadsPerRank(config.train.threads, config.train.workers);
   const session = await openSession(config, {
     backend: opts.backend,
-    plugins: opts.plugin,
     threads,
     source: configSource(opts.config, opts.set),
+    configPath: opts.config,
   });
   let runner: StepRunner;
   try {
@@ -109,7 +109,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       method: session.pipeline.method,
       spec: {
         config,
-        plugins: opts.plugin ?? [],
+        plugins: config.plugins,
         backend: session.runtime.backend.name,
         threads,
         source: configSource(opts.config, opts.set),
