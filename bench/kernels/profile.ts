@@ -10,7 +10,8 @@ import 'reflect-metadata';
 import { tf } from '../../packages/core/src/tf';
 import { createPipeline } from '../../packages/core/src/di/pipeline';
 import { trainStep } from '../../packages/core/src/train/step';
-import { benchConfig, BENCH_MODEL, type BenchMethod } from '../../packages/node/src/cli/commands/bench';
+import { benchConfig } from '../../packages/node/src/cli/commands/bench';
+import { BENCH_MODEL } from '../../packages/core/src/bench/presets';
 import { prepareRuntime } from '../../packages/node/src/cli/runtime';
 
 const [method = 'byol', threadsArg = '2', widthArg = '16', resArg = '32', batchArg = '64', topArg = '25'] =
@@ -21,7 +22,7 @@ const runtime = await prepareRuntime({ backend: 'wasm', threads });
 // A/B: SKIP_KERNELS=SelfsupBatchNormTrain,... drops those wasm kernels (layers fall back to op chains).
 for (const name of (process.env.SKIP_KERNELS ?? '').split(',').filter(Boolean))
   tf.unregisterKernel(name, 'wasm');
-const pipeline = createPipeline(benchConfig(method as BenchMethod, width), { plugins: runtime.plugins });
+const pipeline = createPipeline(benchConfig(runtime.registry, method, width), { plugins: runtime.plugins });
 const v1 = tf.randomNormal([batch, res, res, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
 const v2 = tf.randomNormal([batch, res, res, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
 const step = () =>

@@ -58,6 +58,24 @@ class PowerMeanAggregator extends core.Module {
 const plugin = {
   name: 'NAME',
   register(container) {
+    core.registerType(container, 'Hook', {
+      type: 'TYPE_marks',
+      plugin: 'NAME',
+      optionsSchema: core.z.object({ file: core.z.string() }).strict(),
+      create: (o) => ({
+        name: 'marks',
+        afterEpoch: (_t, m) => fs.appendFileSync(o.file, JSON.stringify({ epoch: m.epoch, loss: m.loss }) + '\\n'),
+      }),
+    });
+    core.registerType(container, 'BenchPreset', {
+      type: 'TYPE_bench',
+      plugin: 'NAME',
+      create: ({ width }) => ({
+        method: { type: 'byol', hiddenDim: 16, outDim: 16 },
+        aggregator: 'TYPE',
+        backbone: { type: 'resnet', blocks: [1, 1], widths: [width, 2 * width], stem: 'cifar' },
+      }),
+    });
     core.registerType(container, 'Aggregator', {
       type: 'TYPE',
       plugin: 'NAME',
@@ -80,13 +98,13 @@ function writePackage(root: string, name: string, kind: 'esm-only' | 'cjs', type
     );
     writeFileSync(
       join(dir, 'index.js'),
-      `import * as core from '@selfsup/core';\n${body}\nexport default plugin;\n`,
+      `import * as core from '@selfsup/core';\nimport * as fs from 'node:fs';\n${body}\nexport default plugin;\n`,
     );
   } else {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, main: 'main.cjs' }));
     writeFileSync(
       join(dir, 'main.cjs'),
-      `const core = require('@selfsup/core');\n${body}\nmodule.exports = { plugin };\n`,
+      `const core = require('@selfsup/core');\nconst fs = require('node:fs');\n${body}\nmodule.exports = { plugin };\n`,
     );
   }
 }
@@ -143,17 +161,38 @@ describe('plugins: in config', () => {
     const file = join(project, 'local-plugin.mjs');
     writeFileSync(
       file,
-      `import * as core from '@selfsup/core';\n${PLUGIN_BODY.replaceAll('NAME', 'local-plugin').replaceAll('TYPE', 'power_mean_file')}\nexport default plugin;\n`,
+      `import * as core from '@selfsup/core';\nimport * as fs from 'node:fs';\n${PLUGIN_BODY.replaceAll('NAME', 'local-plugin').replaceAll('TYPE', 'power_mean_file')}\nexport default plugin;\n`,
     );
     const config = join(project, 'cfg.yaml');
     const base = tinyConfig('byol').replace('aggregator: global', 'aggregator: power_mean_cjs');
     writeFileSync(config, `plugins: [selfsup-pm-cjs, ./local-plugin.mjs]\n${base}`);
     const run = join(project, 'run');
+    const marks = join(project, 'marks.jsonl');
+    // A hook type from a plugin, added from config next to the standard hooks.
     const r = cli(
-      ['train', '--config', config, '--out', run, '--backend', 'cpu', '-q', '--set', 'train.maxSteps=1'],
+      [
+        'train',
+        '--config',
+        config,
+        '--out',
+        run,
+        '--backend',
+        'cpu',
+        '-q',
+        '--set',
+        'train.maxSteps=5',
+        '--set',
+        `train.hooks=[{type: power_mean_cjs_marks, file: ${marks}}]`,
+      ],
       REPO,
     );
     expect(r.code, r.stderr).toBe(0);
+    expect(
+      readFileSync(marks, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).epoch),
+    ).toEqual([1, 2]);
     expect(YAML.parse(readFileSync(join(run, 'config.yaml'), 'utf8')).plugins).toEqual([
       'selfsup-pm-cjs',
       file,
@@ -161,6 +200,38 @@ describe('plugins: in config', () => {
     const info = cli(['info', '--backend', 'cpu', '--plugin', file], REPO);
     expect(info.stdout).toMatch(/aggregator: .*power_mean_file/);
     expect(info.stdout).toMatch(/^backend: cpu \(from --backend\)/m);
+    // A plugin's bench preset runs like the official ones.
+    const bench = cli(
+      [
+        'bench',
+        '--method',
+        'power_mean_file_bench',
+        '--plugin',
+        file,
+        '--backend',
+        'cpu',
+        '--width',
+        '4',
+        '--res',
+        '16',
+        '--batch',
+        '4',
+        '--steps',
+        '1',
+        '--json',
+      ],
+      REPO,
+    );
+    expect(bench.code, bench.stderr).toBe(0);
+    expect(JSON.parse(bench.stdout.trim())).toMatchObject({
+      method: 'power_mean_file_bench',
+      width: 4,
+      batch: 4,
+    });
+    const unknown = cli(['bench', '--method', 'nope', '--backend', 'cpu'], REPO);
+    expect(unknown.stderr).toMatch(
+      /--method nope: no bench preset of that name; registered: byol, moco, lewel_b, lewel_m/,
+    );
   });
 
   it('names the failing plugin, where it was named and why', async () => {

@@ -18,3 +18,5 @@ export * from './config/schema';
 export { corePlugin } from './plugins/core-plugin';
 export { z } from 'zod';
 export * from './parity';
+export { BENCH_MODEL, benchBackbone, benchPresetConfig } from './bench/presets';
+export type { BenchPresetRegistration, BenchShape } from './bench/presets';

@@ -11,7 +11,7 @@ export { loadPlugins, OFFICIAL_PLUGIN_PACKAGES } from './cli/plugins';
 export type { LoadedPlugins } from './cli/plugins';
 export { prepareRuntime } from './cli/runtime';
 export type { Runtime } from './cli/runtime';
-export { benchConfig, BENCH_MODEL, BENCH_METHODS } from './cli/commands/bench';
+export { benchConfig } from './cli/commands/bench';
 
 export { DataParallel } from './parallel/data-parallel';
 export type { DataParallelOptions, ParallelGrads } from './parallel/data-parallel';

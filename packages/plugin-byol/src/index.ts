@@ -1,4 +1,13 @@
-import { z, registerType, type LossRegistration, type MethodRegistration, type Plugin } from '@selfsup/core';
+import {
+  z,
+  registerType,
+  BENCH_MODEL,
+  benchBackbone,
+  type BenchPresetRegistration,
+  type LossRegistration,
+  type MethodRegistration,
+  type Plugin,
+} from '@selfsup/core';
 import { BYOL, byolOptionsSchema } from './byol';
 import { normalizedMse } from './loss';
 
@@ -24,11 +33,25 @@ export const normalizedMseRegistration: LossRegistration = {
   create: () => normalizedMse,
 };
 
+/** `selfsup bench --method byol`: the PyTorch peer's BYOL step (shared/bench/torch_step.py). */
+export const byolBenchPreset: BenchPresetRegistration = {
+  type: 'byol',
+  plugin: PLUGIN,
+  description: 'BYOL, heads 1024 -> 256, LARS',
+  create: ({ width }) => ({
+    method: { type: 'byol', hiddenDim: BENCH_MODEL.hiddenDim, outDim: BENCH_MODEL.outDim },
+    aggregator: 'global',
+    backbone: benchBackbone(width),
+    optimizer: { type: 'lars', lr: 0.2, weightDecay: 1.5e-6, momentum: 0.9, eta: 0.001 },
+  }),
+};
+
 export const byolPlugin: Plugin = {
   name: PLUGIN,
   register(container) {
     registerType(container, 'Method', byolRegistration);
     registerType(container, 'Loss', normalizedMseRegistration);
+    registerType(container, 'BenchPreset', byolBenchPreset);
   },
 };
 

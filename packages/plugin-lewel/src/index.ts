@@ -1,4 +1,11 @@
-import { registerType, type AggregatorRegistration, type Plugin } from '@selfsup/core';
+import {
+  registerType,
+  BENCH_MODEL,
+  benchPresetConfig,
+  type AggregatorRegistration,
+  type BenchPresetRegistration,
+  type Plugin,
+} from '@selfsup/core';
 import { LewelAggregator, lewelOptionsSchema } from './lewel-aggregator';
 
 export { LewelAggregator, lewelOptionsSchema } from './lewel-aggregator';
@@ -15,11 +22,27 @@ export const lewelRegistration: AggregatorRegistration = {
   create: (ctx) => new LewelAggregator(ctx),
 };
 
+/**
+ * `selfsup bench --method lewel_b|lewel_m`: the base method's own preset (whoever registered it)
+ * with the LEWEL aggregator; LEWEL knows the base only by name.
+ */
+const lewelBenchPreset = (type: string, base: string): BenchPresetRegistration => ({
+  type,
+  plugin: PLUGIN,
+  description: `${base} bench preset + LEWEL (${BENCH_MODEL.heads} heads)`,
+  create: (shape, container) => ({
+    ...benchPresetConfig(container, base, shape),
+    aggregator: { type: 'lewel', heads: BENCH_MODEL.heads },
+  }),
+});
+
 /** `{ method: "byol", aggregator: "lewel" }` is LEWEL_B; `{ method: "moco", aggregator: "lewel" }` is LEWEL_M. */
 export const lewelPlugin: Plugin = {
   name: PLUGIN,
   register(container) {
     registerType(container, 'Aggregator', lewelRegistration);
+    registerType(container, 'BenchPreset', lewelBenchPreset('lewel_b', 'byol'));
+    registerType(container, 'BenchPreset', lewelBenchPreset('lewel_m', 'moco'));
   },
 };
 

@@ -1,4 +1,13 @@
-import { z, registerType, type LossRegistration, type MethodRegistration, type Plugin } from '@selfsup/core';
+import {
+  z,
+  registerType,
+  BENCH_MODEL,
+  benchBackbone,
+  type BenchPresetRegistration,
+  type LossRegistration,
+  type MethodRegistration,
+  type Plugin,
+} from '@selfsup/core';
 import { MoCo, mocoOptionsSchema } from './moco';
 import { batchInfoNce } from './loss';
 
@@ -27,11 +36,31 @@ export const infoNceRegistration: LossRegistration = {
   },
 };
 
+/** `selfsup bench --method moco`: the PyTorch peer's MoCo v2 step (shared/bench/torch_step.py). */
+export const mocoBenchPreset: BenchPresetRegistration = {
+  type: 'moco',
+  plugin: PLUGIN,
+  description: 'MoCo v2, heads 1024 -> 256, queue 4096, SGD',
+  create: ({ width }) => ({
+    method: {
+      type: 'moco',
+      hiddenDim: BENCH_MODEL.hiddenDim,
+      outDim: BENCH_MODEL.outDim,
+      queueSize: BENCH_MODEL.queueSize,
+      temperature: BENCH_MODEL.temperature,
+    },
+    aggregator: 'global',
+    backbone: benchBackbone(width),
+    optimizer: { type: 'sgd', lr: 0.03, weightDecay: 1e-4, momentum: 0.9 },
+  }),
+};
+
 export const mocoPlugin: Plugin = {
   name: PLUGIN,
   register(container) {
     registerType(container, 'Method', mocoRegistration);
     registerType(container, 'Loss', infoNceRegistration);
+    registerType(container, 'BenchPreset', mocoBenchPreset);
   },
 };
 

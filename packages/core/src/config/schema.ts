@@ -36,6 +36,8 @@ export const trainSchema = z
      */
     threads: z.number().int().positive().optional(),
     quiet: z.boolean().default(false),
+    /** Extra trainer hooks by registered `type` (a plugin registers them under the Hook seam), run next to the standard ones. */
+    hooks: z.array(typeSpec).default([]),
   })
   .strict();
 
@@ -175,6 +177,19 @@ export function parseWith<S extends ZodTypeAny>(
   return result.data;
 }
 
+const RESOLVED = Symbol.for('selfsup.resolvedConfig');
+
+/**
+ * Validates a config and fills in every default: the one parse at the edge. The result is
+ * marked, so layers below (createPipeline) take it as it is instead of parsing it again.
+ */
 export function parseConfig(value: unknown, source = 'config'): SelfsupConfig {
-  return parseWith(configSchema, value, source);
+  const config = parseWith(configSchema, value, source);
+  Object.defineProperty(config, RESOLVED, { value: true, enumerable: false });
+  return config;
+}
+
+/** Whether `value` came from parseConfig (and so is complete and valid). */
+export function isResolvedConfig(value: unknown): value is SelfsupConfig {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RESOLVED] === true;
 }

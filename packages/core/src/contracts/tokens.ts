@@ -11,6 +11,10 @@ export const Tokens = {
   Transform: Symbol.for('selfsup.Transform'),
   ViewPipeline: Symbol.for('selfsup.ViewPipeline'),
   Backend: Symbol.for('selfsup.Backend'),
+  /** Named benchmark configs for `selfsup bench --method` (see bench/presets.ts). */
+  BenchPreset: Symbol.for('selfsup.BenchPreset'),
+  /** Trainer hooks that config can name under `train.hooks`. */
+  Hook: Symbol.for('selfsup.Hook'),
 } as const;
 
 export type SeamName = keyof typeof Tokens;

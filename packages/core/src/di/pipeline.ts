@@ -13,6 +13,7 @@ import type {
 import {
   ConfigError,
   configSchema,
+  isResolvedConfig,
   parseWith,
   splitTypeSpec,
   type SelfsupConfig,
@@ -87,7 +88,7 @@ export function createPipeline(
   opts: PipelineOptions = {},
 ): Pipeline {
   const source = opts.source ?? 'config';
-  const config = parseWith(configSchema, input, source);
+  const config = isResolvedConfig(input) ? input : parseWith(configSchema, input, source);
   const container = createRegistryContainer(opts.plugins, opts.container);
   const seed = config.train.seed;
 

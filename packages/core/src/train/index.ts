@@ -11,4 +11,5 @@ export type { CheckpointHookOptions } from './hooks/checkpoint';
 export { KnnMonitorHook } from './hooks/knn-monitor';
 export type { KnnMonitorOptions } from './hooks/knn-monitor';
 export { LogHook } from './hooks/log';
+export { hooksFromConfig } from './hooks/from-config';
 export { mixSeed } from './seeds';

@@ -4,4 +4,4 @@ export { loadPlugins } from './plugins';
 export type { LoadedPlugins } from './plugins';
 export { prepareRuntime } from './runtime';
 export type { Runtime } from './runtime';
-export { benchConfig, BENCH_MODEL, BENCH_METHODS } from './commands/bench';
+export { benchConfig } from './commands/bench';

@@ -115,7 +115,10 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('time one full training step (both views, backward, optimizer, EMA, queue) on random data')
-    .requiredOption('--method <name>', 'byol | moco | lewel_b | lewel_m')
+    .requiredOption(
+      '--method <name>',
+      'a bench preset: byol | moco | lewel_b | lewel_m, or one a plugin registers',
+    )
     .option('--backend <name>', BACKEND_HELP)
     .option('--threads <n>', 'backend threads per worker (wasm)', int('--threads'))
     .option('--workers <n>', 'data-parallel worker threads, this one included', int('--workers'))

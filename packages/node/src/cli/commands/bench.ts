@@ -1,50 +1,18 @@
 import { tf } from '@selfsup/core';
 import { createPipeline } from '@selfsup/core';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
-import { SeededRng } from '@selfsup/core';
+import { SeededRng, BENCH_MODEL, benchPresetConfig, type SelfsupConfigInput } from '@selfsup/core';
+import type { DependencyContainer } from 'tsyringe';
 import { prepareRuntime } from '../runtime';
 import { SELFSUP_VERSION } from '../version';
 
-/** The benchmark model of shared/bench/torch_step.py: one definition for every run. */
-export const BENCH_MODEL = {
-  hiddenDim: 1024,
-  outDim: 256,
-  heads: 4,
-  queueSize: 4096,
-  temperature: 0.2,
-  ema: 0.99,
-};
-
-export const BENCH_METHODS = ['byol', 'moco', 'lewel_b', 'lewel_m'] as const;
-export type BenchMethod = (typeof BENCH_METHODS)[number];
-
-export function benchConfig(method: BenchMethod, width: number) {
-  const base = method === 'byol' || method === 'lewel_b' ? 'byol' : 'moco';
-  const m = BENCH_MODEL;
-  return {
-    method:
-      base === 'byol'
-        ? { type: 'byol', hiddenDim: m.hiddenDim, outDim: m.outDim }
-        : {
-            type: 'moco',
-            hiddenDim: m.hiddenDim,
-            outDim: m.outDim,
-            queueSize: m.queueSize,
-            temperature: m.temperature,
-          },
-    aggregator: method.startsWith('lewel') ? { type: 'lewel', heads: m.heads } : 'global',
-    backbone: {
-      type: 'resnet',
-      block: 'basic',
-      blocks: [2, 2, 2, 2],
-      widths: [width, 2 * width, 4 * width, 8 * width],
-      stem: 'cifar',
-    },
-    optimizer:
-      base === 'byol'
-        ? { type: 'lars', lr: 0.2, weightDecay: 1.5e-6, momentum: 0.9, eta: 0.001 }
-        : { type: 'sgd', lr: 0.03, weightDecay: 1e-4, momentum: 0.9 },
-  };
+/** The config of `--method NAME`: a bench preset some plugin registered (see @selfsup/core's bench/presets). */
+export function benchConfig(
+  container: DependencyContainer,
+  method: string,
+  width: number,
+): SelfsupConfigInput {
+  return benchPresetConfig(container, method, { width });
 }
 
 export interface BenchOptions {
@@ -62,13 +30,10 @@ export interface BenchOptions {
 }
 
 export async function benchCommand(opts: BenchOptions): Promise<number> {
-  if (!(BENCH_METHODS as readonly string[]).includes(opts.method)) {
-    throw new Error(`--method ${opts.method}: expected one of ${BENCH_METHODS.join(', ')}`);
-  }
   const workers = opts.workers ?? 1;
   const threads = threadsPerRank(opts.threads, workers);
   const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin, threads });
-  const config = benchConfig(opts.method as BenchMethod, opts.width);
+  const config = benchConfig(runtime.registry, opts.method, opts.width);
   const pipeline = createPipeline(config, { plugins: runtime.plugins });
   let runner: StepRunner;
   try {

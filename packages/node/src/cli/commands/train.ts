@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { createPipeline } from '@selfsup/core';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
-import { Checkpointer } from '@selfsup/core';
+import { Checkpointer, hooksFromConfig } from '@selfsup/core';
 import { FileCheckpointStorage } from '../../io/file-checkpoint-storage';
 import { createRunTrainer } from '../../train/run-trainer';
 import type { SelfsupConfig } from '@selfsup/core';
@@ -160,6 +160,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       configHash: configHash(config),
       stepFn: runner.step,
       log,
+      extraHooks: hooksFromConfig(session.pipeline.container, t.hooks, configSource(opts.config, opts.set)),
     });
     const summary = await trainer.run();
     const scores = await finalEvaluation(session, splits, log);
