@@ -30,7 +30,8 @@ const isExternal = (id) => {
 };
 
 // Entries: src/index.ts always; extra bin entries listed in package.json "selfsupEntries".
-const entries = { index: 'src/index.ts', ...(pkg.selfsupEntries ?? {}) };
+// Subpath exports (package.json "selfsupSubpaths", e.g. @selfsup/core/nn) are entries with their own .d.ts.
+const entries = { index: 'src/index.ts', ...(pkg.selfsupSubpaths ?? {}), ...(pkg.selfsupEntries ?? {}) };
 const banner = "import { createRequire as __selfsupCreateRequire } from 'node:module';\nconst require = __selfsupCreateRequire(import.meta.url);";
 
 const plugins = () => [
@@ -64,7 +65,7 @@ export default [
     },
   },
   {
-    input: { index: 'src/index.ts' },
+    input: { index: 'src/index.ts', ...(pkg.selfsupSubpaths ?? {}) },
     external: (id) => !id.startsWith('.') && !id.startsWith('/'),
     plugins: [dts({ tsconfig: resolve(pkgDir, '../../tsconfig.base.json') })],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts' },

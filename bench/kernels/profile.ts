@@ -12,7 +12,7 @@ import { createPipeline } from '../../packages/core/src/di/pipeline';
 import { trainStep } from '../../packages/core/src/train/step';
 import { benchConfig } from '../../packages/node/src/cli/commands/bench';
 import { BENCH_MODEL } from '../../packages/core/src/bench/presets';
-import { prepareRuntime } from '../../packages/node/src/cli/runtime';
+import { prepareRuntime } from '../../packages/node/src/runtime/runtime';
 
 const [method = 'byol', threadsArg = '2', widthArg = '16', resArg = '32', batchArg = '64', topArg = '25'] =
   process.argv.slice(2);

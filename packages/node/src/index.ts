@@ -7,10 +7,10 @@ import 'reflect-metadata';
 
 export { buildProgram, main } from './cli/main';
 export { readConfigFile, applyOverrides } from './cli/config-file';
-export { loadPlugins, OFFICIAL_PLUGIN_PACKAGES } from './cli/plugins';
-export type { LoadedPlugins } from './cli/plugins';
-export { prepareRuntime } from './cli/runtime';
-export type { Runtime } from './cli/runtime';
+export { loadPlugins, OFFICIAL_PLUGIN_PACKAGES } from './runtime/plugins';
+export type { LoadedPlugins } from './runtime/plugins';
+export { prepareRuntime } from './runtime/runtime';
+export type { Runtime } from './runtime/runtime';
 export { benchConfig } from './cli/commands/bench';
 
 export { DataParallel } from './parallel/data-parallel';

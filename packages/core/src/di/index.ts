@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 export { registerType, listTypes, resolveType, UnknownTypeError } from './registry';
 export { createPipeline, createRegistryContainer } from './pipeline';
 export type { Pipeline, PipelineOptions } from './pipeline';

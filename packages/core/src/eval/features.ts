@@ -1,4 +1,5 @@
 import { tf } from '../tf';
+import { normalizeL2 } from '../nn/functional';
 import type { Backbone, Dataset, Image, Sample } from '../contracts';
 import type { Module } from '../nn/module';
 
@@ -35,17 +36,9 @@ export function backboneFeatures(backbone: Backbone, images: tf.Tensor4D, normal
   return inEvalMode(backbone, () =>
     tf.tidy(() => {
       const gap = tf.mean(backbone.forward(images), [1, 2]) as tf.Tensor2D;
-      return normalize ? l2Normalize(gap) : gap;
+      return normalize ? normalizeL2(gap, 1) : gap;
     }),
   );
-}
-
-/** Row-wise x / max(||x||, 1e-12), as torch.nn.functional.normalize. */
-export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12);
-    return tf.div(x, norm) as tf.Tensor2D;
-  });
 }
 
 /** Stacks HWC images into one NHWC tensor; all must share height, width and channels. */

@@ -5,7 +5,6 @@ export {
   extractMemoryAndQuery,
   imagesToTensor,
   inEvalMode,
-  l2Normalize,
   sampleBatches,
 } from './features';
 export type { ExtractOptions, FeatureSet } from './features';

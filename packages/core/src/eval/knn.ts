@@ -1,6 +1,6 @@
 import { tf } from '../tf';
 import type { FeatureSet } from './features';
-import { l2Normalize } from './features';
+import { normalizeL2 } from '../nn/functional';
 
 export interface KnnOptions {
   /** Neighbours that vote (default 20; capped at the memory size). */
@@ -25,16 +25,17 @@ export function knnPredict(memory: FeatureSet, query: FeatureSet, opts: KnnOptio
   if (!(k >= 1)) throw new Error(`kNN: k must be >= 1, got ${opts.k}`);
   const chunk = opts.chunk ?? 256;
   const pred = new Int32Array(nQuery);
-  const mem = tf.tidy(() => l2Normalize(tf.tensor2d(memory.features, [nMem, memory.dim])));
+  const mem = tf.tidy(() => normalizeL2(tf.tensor2d(memory.features, [nMem, memory.dim]) as tf.Tensor2D, 1));
   try {
     for (let start = 0; start < nQuery; start += chunk) {
       const rows = Math.min(chunk, nQuery - start);
       const idx = tf.tidy(() => {
-        const q = l2Normalize(
+        const q = normalizeL2(
           tf.tensor2d(query.features.subarray(start * query.dim, (start + rows) * query.dim), [
             rows,
             query.dim,
           ]),
+          1,
         );
         const sim = tf.matMul(q, mem, false, true);
         return tf.topk(sim, k, true).indices;

@@ -1,7 +1,7 @@
 export { buildProgram, main } from './main';
 export { readConfigFile, applyOverrides } from './config-file';
-export { loadPlugins } from './plugins';
-export type { LoadedPlugins } from './plugins';
-export { prepareRuntime } from './runtime';
-export type { Runtime } from './runtime';
+export { loadPlugins } from '../runtime/plugins';
+export type { LoadedPlugins } from '../runtime/plugins';
+export { prepareRuntime } from '../runtime/runtime';
+export type { Runtime } from '../runtime/runtime';
 export { benchConfig } from './commands/bench';

@@ -21,8 +21,8 @@ import { Checkpointer } from '@selfsup/core';
 import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
 import { importStateDict } from '@selfsup/core';
 import { applyOverrides, readConfigFile } from './config-file';
-import { prepareRuntime, type Runtime } from './runtime';
-import { isPathSpec, resolvePlugin } from './plugin-resolve';
+import { prepareRuntime, type Runtime } from '../runtime/runtime';
+import { isPathSpec, resolvePlugin } from '../runtime/plugin-resolve';
 
 export const RESOLVED_CONFIG = 'config.yaml';
 

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { tf } from '@selfsup/core';
 import { createPipeline, type Pipeline } from '@selfsup/core';
 import { disposeLossAndGrads, lossAndGrads } from '@selfsup/core';
-import { prepareRuntime } from '../cli/runtime';
+import { prepareRuntime } from '../runtime/runtime';
 import {
   sizeOf,
   type DoneMessage,

@@ -3,7 +3,7 @@ import { createPipeline } from '@selfsup/core';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { SeededRng, BENCH_MODEL, benchPresetConfig, type SelfsupConfigInput } from '@selfsup/core';
 import type { DependencyContainer } from 'tsyringe';
-import { prepareRuntime } from '../runtime';
+import { prepareRuntime } from '../../runtime/runtime';
 import { SELFSUP_VERSION } from '../version';
 
 /** The config of `--method NAME`: a bench preset some plugin registered (see @selfsup/core's bench/presets). */

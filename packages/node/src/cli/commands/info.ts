@@ -3,7 +3,7 @@ import { describeBackends, backendProvidersFrom } from '@selfsup/core';
 import { listTypes } from '@selfsup/core';
 import { Tokens, type SeamName } from '@selfsup/core';
 import type { Registration } from '@selfsup/core';
-import { prepareRuntime } from '../runtime';
+import { prepareRuntime } from '../../runtime/runtime';
 import { SELFSUP_VERSION } from '../version';
 
 export async function infoCommand(opts: {

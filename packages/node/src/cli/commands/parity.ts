@@ -1,6 +1,6 @@
 import { loadParityFixture } from '../../parity/load-fixture';
 import { runParity, type ParityCheck } from '@selfsup/core';
-import { prepareRuntime } from '../runtime';
+import { prepareRuntime } from '../../runtime/runtime';
 
 const fmt = (c: ParityCheck) => `${c.error.toExponential(2)} / ${c.bound.toExponential(2)}`;
 
