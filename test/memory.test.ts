@@ -46,7 +46,7 @@ describe('no tensor leaks (cpu)', () => {
       for (let s = 1; s <= 50; s++) {
         const r = trainStep(p.method, p.optimizer, v1, v2, {
           lr: p.baseLr,
-          emaMomentum: p.method.ema.baseMomentum,
+          momentum: p.method.momentumAt?.(s - 1, 50),
           step: s,
         });
         last = r.loss;

@@ -7,8 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BaseMethod,
   createPipeline,
+  defineRegistration,
   l2normalize,
   Module,
+  MomentumMethod,
   registerType,
   SeededRng,
   tf,
@@ -19,6 +21,7 @@ import {
   type AggregatorRegistration,
   type EncoderOutput,
   type LossOutput,
+  type LossRegistration,
   type MethodContext,
   type MethodRegistration,
   type Pipeline,
@@ -43,9 +46,8 @@ class GemAggregator extends Module implements Aggregator {
   readonly neck: ProjectionHead;
   private readonly eps: number;
 
-  constructor(ctx: AggregatorContext) {
+  constructor(o: z.infer<typeof gemOptions>, ctx: AggregatorContext) {
     super();
-    const o = gemOptions.parse(ctx.options);
     this.eps = o.eps;
     this.p = this.registerParameter('p', tf.tensor1d([o.p]));
     this.neck = this.registerModule('neck', ctx.makeHead(ctx.inChannels));
@@ -75,54 +77,60 @@ const cosineOptions = z
   })
   .strict();
 
-/** A minimal method: 1 - cos(online(v1), target(v2)), per slot too when the aggregator aligns. */
-class CosineMethod extends BaseMethod {
-  readonly type = 'cosine';
-  readonly ema = { schedule: 'constant' as const, baseMomentum: 0.5 };
-  readonly defaultOptimizer = { type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 0 };
+/** 1 - cos(online, target), mean over rows: the pairwise loss of the method below. */
+const cosineDistance = (a: tf.Tensor2D, b: tf.Tensor2D) =>
+  tf.sub(1, tf.mean(tf.sum(tf.mul(l2normalize(a), l2normalize(b)), -1))) as tf.Scalar;
 
-  constructor(ctx: MethodContext) {
-    const o = cosineOptions.parse(ctx.options);
-    super(ctx, { type: 'mlp', hiddenDim: o.hiddenDim, outDim: o.outDim });
+/**
+ * A minimal method: its loss (registered below) of online(v1) against target(v2), with a
+ * constant EMA. With an aligned aggregator (LEWEL) the aggregator scores the slots alike.
+ */
+class CosineMethod extends MomentumMethod {
+  readonly type = 'cosine';
+  readonly defaultOptimizer = { type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 0 };
+  readonly defaultViews = 'mocov2';
+
+  constructor(o: z.infer<typeof cosineOptions>, ctx: MethodContext) {
+    super(ctx, {
+      projector: { type: 'mlp', hiddenDim: o.hiddenDim, outDim: o.outDim },
+      loss: { type: 'cosine_distance' },
+      momentum: { schedule: 'constant', baseMomentum: 0.5 },
+    });
   }
 
   computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
-    const o = this.online.forward(view1);
-    const t = this.targetForward(view2);
-    const dissim = (a: tf.Tensor, b: tf.Tensor) =>
-      tf.sub(1, tf.mean(tf.sum(tf.mul(l2normalize(a), l2normalize(b)), -1))) as tf.Scalar;
-    const global = dissim(o.global, t.global);
-    const aligned = o.aligned && t.aligned ? dissim(o.aligned, t.aligned) : undefined;
-    const terms: Record<string, tf.Scalar> = { loss_global: global };
-    if (aligned) terms.loss_aligned = aligned;
-    return {
-      loss: this.aggregator.combineLosses(global, aligned),
-      terms,
-      outputs: { z_online_v1: o.global },
-    };
+    return this.pairwiseLoss([{ online: this.online.forward(view1), target: this.targetForward(view2) }]);
   }
 }
 
-const gemRegistration: AggregatorRegistration = {
+const gemRegistration: AggregatorRegistration = defineRegistration({
   type: 'gem',
   plugin: 'test-extensions',
   description: 'generalized-mean pooling + the method head',
   optionsSchema: gemOptions,
-  create: (ctx) => new GemAggregator(ctx),
-};
+  create: (options, ctx: AggregatorContext) => new GemAggregator(options, ctx),
+});
 
-const cosineRegistration: MethodRegistration = {
+const cosineRegistration: MethodRegistration = defineRegistration({
   type: 'cosine',
   plugin: 'test-extensions',
   optionsSchema: cosineOptions,
-  create: (ctx) => new CosineMethod(ctx),
-};
+  create: (options, ctx: MethodContext) => new CosineMethod(options, ctx),
+});
+
+const cosineDistanceRegistration: LossRegistration = defineRegistration({
+  type: 'cosine_distance',
+  plugin: 'test-extensions',
+  optionsSchema: z.object({}).strict(),
+  create: () => cosineDistance,
+});
 
 const extensionsPlugin: Plugin = {
   name: 'test-extensions',
   register(container) {
     registerType(container, 'Aggregator', gemRegistration);
     registerType(container, 'Method', cosineRegistration);
+    registerType(container, 'Loss', cosineDistanceRegistration);
   },
 };
 
@@ -148,7 +156,7 @@ const entry = (p: Pipeline, name: string) => {
   return e;
 };
 const step = (p: Pipeline, v: [tf.Tensor4D, tf.Tensor4D]) =>
-  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, emaMomentum: p.method.ema.baseMomentum });
+  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, momentum: p.method.momentumAt?.(0, 1) });
 
 function build(config: SelfsupConfigInput): Pipeline {
   return createPipeline(config, { plugins, source: 'plugins.test' });
@@ -162,10 +170,9 @@ beforeAll(async () => {
 
 describe('out-of-tree aggregator (GeM)', () => {
   it('pools as (mean x^p)^(1/p)', () => {
-    const gem = new GemAggregator({
+    const gem = new GemAggregator(gemOptions.parse({ p: 3 }), {
       inChannels: 2,
       makeHead: () => ({ inDim: 2, outDim: 2 }) as unknown as ProjectionHead,
-      options: { p: 3 },
       seed: 0,
     });
     // Channel 0: values 1, 2 -> (4.5)^(1/3); channel 1: 0 (clamped to eps), 3 -> ((eps^3 + 27) / 2)^(1/3).
@@ -222,7 +229,7 @@ describe('out-of-tree aggregator (GeM)', () => {
   });
 });
 
-describe('out-of-tree method (BaseMethod subclass)', () => {
+describe('out-of-tree method (MomentumMethod subclass, its own Loss type)', () => {
   it('trains with its default optimizer and EMA-updates the target', () => {
     const p = build({ method: 'cosine', backbone: TINY });
     expect(p.method.type).toBe('cosine');

@@ -1,4 +1,12 @@
-import { z, registerType, type LossRegistration, type MethodRegistration, type Plugin } from '@selfsup/core';
+import {
+  z,
+  defineRegistration,
+  registerType,
+  type LossRegistration,
+  type MethodContext,
+  type MethodRegistration,
+  type Plugin,
+} from '@selfsup/core';
 import { BYOL, byolOptionsSchema } from './byol';
 import { normalizedMse } from './loss';
 
@@ -8,21 +16,21 @@ export { normalizedMse } from './loss';
 
 const PLUGIN = '@selfsup/plugin-byol';
 
-export const byolRegistration: MethodRegistration = {
+export const byolRegistration: MethodRegistration = defineRegistration({
   type: 'byol',
   plugin: PLUGIN,
   description: 'BYOL: predictor + EMA target, symmetric normalised MSE, LARS, cosine EMA',
   optionsSchema: byolOptionsSchema,
-  create: (ctx) => new BYOL(ctx),
-};
+  create: (options, ctx: MethodContext) => new BYOL(options, ctx),
+});
 
-export const normalizedMseRegistration: LossRegistration = {
+export const normalizedMseRegistration: LossRegistration = defineRegistration({
   type: 'normalized_mse',
   plugin: PLUGIN,
   description: '2 - 2 cos(online, target), mean over rows',
   optionsSchema: z.object({}).strict(),
   create: () => normalizedMse,
-};
+});
 
 export const byolPlugin: Plugin = {
   name: PLUGIN,
