@@ -32,6 +32,8 @@ import {
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';
+import { simsiamPlugin } from '@selfsup/plugin-simsiam';
+import { simclrPlugin } from '@selfsup/plugin-simclr';
 
 // ------------------------------------------------------------------ out-of-tree plugin
 
@@ -137,7 +139,7 @@ const extensionsPlugin: Plugin = {
 // ------------------------------------------------------------------ helpers
 
 const TINY = { type: 'resnet', blocks: [1, 1], widths: [4, 8], stem: 'cifar' };
-const plugins = [byolPlugin, mocoPlugin, lewelPlugin, extensionsPlugin];
+const plugins = [byolPlugin, mocoPlugin, lewelPlugin, simsiamPlugin, simclrPlugin, extensionsPlugin];
 
 function views(seed: number, batch = 4, res = 8): [tf.Tensor4D, tf.Tensor4D] {
   const rng = new SeededRng(seed);
@@ -353,5 +355,100 @@ describe('LEWEL = an official method + the lewel aggregator', () => {
     expect(() => p.method.alignmentMaps!(x)).toThrow(/aggregator: "lewel"/);
     x.dispose();
     p.dispose();
+  });
+});
+
+describe('methods without a target network (SimSiam, SimCLR), alone and with LEWEL', () => {
+  const simsiam = { type: 'simsiam', hiddenDim: 16, outDim: 16, predictorHiddenDim: 4 };
+  const simclr = { type: 'simclr', hiddenDim: 16, outDim: 16 };
+  const lewel = { type: 'lewel', heads: 4 };
+
+  it('simsiam: one network, an affine-free BN ending the projector, a bottleneck predictor; no momentum', () => {
+    const p = build({ method: simsiam, backbone: TINY });
+    const n = names(p);
+    expect(n.some((x) => x.startsWith('target.'))).toBe(false);
+    expect(n).toContain('online.neck.mlp.4.running_mean');
+    expect(n).toContain('online.neck.mlp.4.running_var');
+    expect(n).not.toContain('online.neck.mlp.4.weight');
+    expect(n.some((x) => x.startsWith('predictor.mlp.4'))).toBe(false);
+    // tfjs layout [in, out]: D -> predictorHiddenDim -> D.
+    expect(entry(p, 'predictor.mlp.0.weight').variable.shape).toEqual([16, 4]);
+    expect(entry(p, 'predictor.mlp.3.weight').variable.shape).toEqual([4, 16]);
+    expect(p.method.momentumAt).toBeUndefined();
+    expect(p.method.defaultViews).toBe('mocov2');
+    // Every parameter is trained: there is no target to leave out.
+    expect(p.method.trainableParameters().length).toBe(p.method.namedParameters().length);
+    const v = views(7);
+    const r = step(p, v);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.loss).toBeGreaterThanOrEqual(-1);
+    expect(r.loss).toBeLessThanOrEqual(1);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('simsiam + lewel: proj and proj_obj end in the affine-free BN, predictor_obj comes from LEWEL', () => {
+    const p = build({ method: simsiam, aggregator: lewel, backbone: TINY });
+    const n = names(p);
+    for (const want of [
+      'online.proj.mlp.4.running_var',
+      'online.proj_obj.mlp.4.running_var',
+      'predictor.mlp.0.weight',
+      'predictor_obj.mlp.0.weight',
+      'predictor_obj.mlp.3.weight',
+    ])
+      expect(n).toContain(want);
+    expect(entry(p, 'predictor_obj.mlp.0.weight').variable.shape).toEqual([16, 4]);
+    expect(n.some((x) => x.startsWith('target.') || x.includes('neck'))).toBe(false);
+    const v = views(8);
+    const r = step(p, v);
+    expect(Object.keys(r.terms).sort()).toEqual(['loss_aligned', 'loss_global']);
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('simclr + lewel: no predictor, no target; slots contrasted per slot; the weighted sum of both terms', () => {
+    const p = build({ method: simclr, aggregator: lewel, backbone: TINY });
+    const n = names(p);
+    expect(n.some((x) => x.startsWith('predictor') || x.startsWith('target.'))).toBe(false);
+    expect(n.some((x) => x.includes('mlp.4'))).toBe(false);
+    expect(p.method.momentumAt).toBeUndefined();
+    const v = views(9);
+    const r = step(p, v);
+    expect(Number.isFinite(r.terms.loss_aligned)).toBe(true);
+    // NT-Xent over 2 * 4 rows is at least log(1) and near log(7) at init.
+    expect(r.terms.loss_global).toBeGreaterThan(0);
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('a method with a target network refuses a step without its momentum, naming what to pass', () => {
+    const p = build({ method: { type: 'byol', hiddenDim: 16, outDim: 8 }, backbone: TINY });
+    const v = views(10);
+    expect(() => trainStep(p.method, p.optimizer, v[0], v[1], { lr: 0.1 })).toThrow(
+      /momentumAt\(step, totalSteps\)/,
+    );
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('an aggregator that makes aligned slots without an aligned branch is refused, naming it', () => {
+    const bare: AggregatorRegistration = defineRegistration({
+      type: 'bare_lewel',
+      plugin: 'test-extensions',
+      optionsSchema: z.object({}).strict(),
+      // GeM pooling that claims aligned slots but offers no objective for them.
+      create: (_o, ctx: AggregatorContext) =>
+        Object.assign(new GemAggregator(gemOptions.parse({}), ctx), { hasAlignedBranch: true }),
+    });
+    const plugin: Plugin = { name: 'bare', register: (c) => registerType(c, 'Aggregator', bare) };
+    expect(() =>
+      createPipeline(
+        { method: simclr, aggregator: 'bare_lewel', backbone: TINY },
+        { plugins: [...plugins, plugin] },
+      ),
+    ).toThrow(/aggregator 'bare_lewel' makes aligned slots but has no createAlignedBranch/);
   });
 });

@@ -1,0 +1,46 @@
+import {
+  z,
+  defineRegistration,
+  registerType,
+  type LossRegistration,
+  type MethodContext,
+  type MethodRegistration,
+  type Plugin,
+} from '@selfsup/core';
+import { SimCLR, simclrOptionsSchema } from './simclr';
+import { ntXent } from './nt-xent';
+
+export { SimCLR, simclrOptionsSchema } from './simclr';
+export type { SimClrOptions } from './simclr';
+export { ntXent } from './nt-xent';
+
+const PLUGIN = '@selfsup/plugin-simclr';
+
+export const simclrRegistration: MethodRegistration = defineRegistration({
+  type: 'simclr',
+  plugin: PLUGIN,
+  description: 'SimCLR: one network, NT-Xent over both views (in-batch negatives), LARS',
+  optionsSchema: simclrOptionsSchema,
+  create: (options, ctx: MethodContext) => new SimCLR(options, ctx),
+});
+
+export const ntXentRegistration: LossRegistration = defineRegistration({
+  type: 'nt_xent',
+  plugin: PLUGIN,
+  description: 'NT-Xent: each of the 2N rows against the 2N - 1 others, positive = the other view',
+  optionsSchema: z.object({ temperature: z.number().positive().default(0.5) }).strict(),
+  create:
+    ({ temperature }) =>
+    (online, target) =>
+      ntXent(online, target, temperature),
+});
+
+export const simclrPlugin: Plugin = {
+  name: PLUGIN,
+  register(container) {
+    registerType(container, 'Method', simclrRegistration);
+    registerType(container, 'Loss', ntXentRegistration);
+  },
+};
+
+export default simclrPlugin;
