@@ -8,8 +8,6 @@ import type {
 } from '../contracts';
 import { Tokens } from '../contracts/tokens';
 import { defineAsyncRegistration, defineRegistration } from '../di/define';
-
-export { parseOptions } from '../di/define';
 import { ClutteredDataset, CLUTTERED_SHAPES } from './datasets/cluttered';
 import {
   buildTransforms,
