@@ -33,10 +33,11 @@ export class LewelAlignedBranch extends Module implements AlignedBranch {
       const rows = (x: tf.Tensor3D) => tf.reshape(x, [-1, x.shape[2]]) as tf.Tensor2D;
       return this.loss(rows(predicted), rows(target));
     }
-    // One loss per slot over the batch: negatives come from the same slot of the other images.
-    const bySlot = (x: tf.Tensor3D) => tf.unstack(tf.transpose(x, [1, 0, 2])) as tf.Tensor2D[];
-    const targets = bySlot(target);
-    const perSlot = bySlot(predicted).map((p, i) => this.loss(p, targets[i]));
+    // The loss per slot over the batch: negatives come from the same slot of the other images.
+    const bySlot = (x: tf.Tensor3D) => tf.transpose(x, [1, 0, 2]) as tf.Tensor3D; // S, B, D
+    if (this.loss.grouped) return this.loss.grouped(bySlot(predicted), bySlot(target));
+    const targets = tf.unstack(bySlot(target)) as tf.Tensor2D[];
+    const perSlot = (tf.unstack(bySlot(predicted)) as tf.Tensor2D[]).map((p, i) => this.loss(p, targets[i]));
     return tf.div(tf.addN(perSlot), perSlot.length) as tf.Scalar;
   }
 }

@@ -1,4 +1,5 @@
 import {
+  tf,
   z,
   defineRegistration,
   registerType,
@@ -8,11 +9,11 @@ import {
   type Plugin,
 } from '@selfsup/core';
 import { MoCo, mocoOptionsSchema } from './moco';
-import { batchInfoNce } from './loss';
+import { batchInfoNce, groupedInfoNce } from './loss';
 
 export { MoCo, mocoOptionsSchema } from './moco';
 export type { MocoOptions } from './moco';
-export { infoNce, batchInfoNce } from './loss';
+export { infoNce, batchInfoNce, groupedInfoNce } from './loss';
 
 const PLUGIN = '@selfsup/plugin-moco';
 
@@ -29,10 +30,10 @@ export const infoNceRegistration: LossRegistration = defineRegistration({
   plugin: PLUGIN,
   description: 'InfoNCE with in-batch negatives: row i of online against every target row, positive j = i',
   optionsSchema: z.object({ temperature: z.number().positive().default(0.2) }).strict(),
-  create:
-    ({ temperature }) =>
-    (online, target) =>
-      batchInfoNce(online, target, temperature),
+  create: ({ temperature }) =>
+    Object.assign((online: tf.Tensor2D, target: tf.Tensor2D) => batchInfoNce(online, target, temperature), {
+      grouped: (online: tf.Tensor3D, target: tf.Tensor3D) => groupedInfoNce(online, target, temperature),
+    }),
 });
 
 export const mocoPlugin: Plugin = {

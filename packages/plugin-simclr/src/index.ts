@@ -1,4 +1,5 @@
 import {
+  tf,
   z,
   defineRegistration,
   registerType,
@@ -8,11 +9,11 @@ import {
   type Plugin,
 } from '@selfsup/core';
 import { SimCLR, simclrOptionsSchema } from './simclr';
-import { ntXent } from './nt-xent';
+import { groupedNtXent, ntXent } from './nt-xent';
 
 export { SimCLR, simclrOptionsSchema } from './simclr';
 export type { SimClrOptions } from './simclr';
-export { ntXent } from './nt-xent';
+export { ntXent, groupedNtXent } from './nt-xent';
 
 const PLUGIN = '@selfsup/plugin-simclr';
 
@@ -29,10 +30,10 @@ export const ntXentRegistration: LossRegistration = defineRegistration({
   plugin: PLUGIN,
   description: 'NT-Xent: each of the 2N rows against the 2N - 1 others, positive = the other view',
   optionsSchema: z.object({ temperature: z.number().positive().default(0.5) }).strict(),
-  create:
-    ({ temperature }) =>
-    (online, target) =>
-      ntXent(online, target, temperature),
+  create: ({ temperature }) =>
+    Object.assign((online: tf.Tensor2D, target: tf.Tensor2D) => ntXent(online, target, temperature), {
+      grouped: (online: tf.Tensor3D, target: tf.Tensor3D) => groupedNtXent(online, target, temperature),
+    }),
 });
 
 export const simclrPlugin: Plugin = {

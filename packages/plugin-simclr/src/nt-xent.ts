@@ -8,15 +8,24 @@ import { tf, normalizeL2 } from '@selfsup/core';
  */
 export function ntXent(a: tf.Tensor2D, b: tf.Tensor2D, temperature: number): tf.Scalar {
   return tf.tidy(() => {
-    const n = a.shape[0];
-    const u = normalizeL2(tf.concat([a, b], 0) as tf.Tensor2D, 1);
-    const sim = tf.div(tf.matMul(u, u, false, true), temperature) as tf.Tensor2D;
+    const [n, d] = a.shape;
+    const one = (x: tf.Tensor2D) => tf.reshape(x, [1, n, d]) as tf.Tensor3D;
+    return groupedNtXent(one(a), one(b), temperature);
+  });
+}
+
+/** NT-Xent in each of G independent groups ([G, N, D] each side; negatives within the group), mean over groups. */
+export function groupedNtXent(a: tf.Tensor3D, b: tf.Tensor3D, temperature: number): tf.Scalar {
+  return tf.tidy(() => {
+    const [g, n] = a.shape;
+    const u = normalizeL2(tf.concat([a, b], 1) as tf.Tensor3D, 2); // G, 2N, D
+    const sim = tf.div(tf.matMul(u, u, false, true), temperature) as tf.Tensor3D;
     const self = tf.cast(tf.eye(2 * n), 'bool');
-    const others = tf.where(self, tf.fill([2 * n, 2 * n], -Infinity), sim) as tf.Tensor2D;
-    const ua = tf.slice(u, [0, 0], [n, -1]);
-    const ub = tf.slice(u, [n, 0], [n, -1]);
-    const positive = tf.div(tf.sum(tf.mul(ua, ub), 1), temperature);
-    const logits = tf.sub(tf.logSumExp(others, 1), tf.concat([positive, positive], 0));
+    const others = tf.where(self, tf.fill([g, 2 * n, 2 * n], -Infinity), sim);
+    const ua = tf.slice(u, [0, 0, 0], [g, n, -1]);
+    const ub = tf.slice(u, [0, n, 0], [g, n, -1]);
+    const positive = tf.div(tf.sum(tf.mul(ua, ub), 2), temperature); // G, N
+    const logits = tf.sub(tf.logSumExp(others, 2), tf.concat([positive, positive], 1));
     return tf.mean(logits) as tf.Scalar;
   });
 }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SeededRng, tf } from '@selfsup/core';
-import { ntXent } from '@selfsup/plugin-simclr';
+import { groupedNtXent, ntXent, ntXentRegistration } from '@selfsup/plugin-simclr';
 
 const matrix = (rows: number, cols: number, rng: SeededRng) =>
   Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
@@ -66,5 +66,27 @@ describe('ntXent', () => {
     const g = tf.grad((x: tf.Tensor) => ntXent(x as tf.Tensor2D, tf.reverse(x, 0) as tf.Tensor2D, 0.5))(a);
     expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
     tf.dispose([a, g]);
+  });
+
+  it('grouped: the mean over groups of each group on its own (negatives stay within a group)', () => {
+    const rng = new SeededRng(13);
+    const [g, n, d] = [3, 4, 5];
+    const a = Array.from({ length: g }, () => matrix(n, d, rng));
+    const b = Array.from({ length: g }, () => matrix(n, d, rng));
+    const grouped = tf.tidy(() => groupedNtXent(tf.tensor3d(a), tf.tensor3d(b), 0.5).dataSync()[0]);
+    const each = a.map((ag, i) => ntXentLoop(ag, b[i], 0.5));
+    expect(grouped).toBeCloseTo(each.reduce((s, v) => s + v, 0) / g, 4);
+  });
+
+  it("the registered 'nt_xent' loss has the grouped form (LEWEL's per-slot scoring takes it)", () => {
+    const loss = ntXentRegistration.create({ temperature: 0.5 });
+    const rng = new SeededRng(21);
+    const [a, b] = [[matrix(4, 3, rng)], [matrix(4, 3, rng)]];
+    const [plain, grouped] = tf.tidy(() => [
+      loss(tf.tensor2d(a[0]), tf.tensor2d(b[0])).dataSync()[0],
+      loss.grouped!(tf.tensor3d(a), tf.tensor3d(b)).dataSync()[0],
+    ]);
+    expect(grouped).toBeCloseTo(plain, 5);
+    expect(plain).toBeCloseTo(ntXentLoop(a[0], b[0], 0.5), 4);
   });
 });

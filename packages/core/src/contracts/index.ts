@@ -77,7 +77,14 @@ export interface EncoderOutput {
 }
 
 /** Pairwise loss: online predictions and target embeddings of the same shape [N, D] -> scalar. */
-export type PairLoss = (online: tf.Tensor2D, target: tf.Tensor2D) => tf.Scalar;
+export interface PairLoss {
+  (online: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar;
+  /**
+   * Optional, for speed: the same loss over G independent groups at once, [G, N, D] each side,
+   * mean over the groups (a contrastive loss draws its negatives within a group).
+   */
+  grouped?: (online: tf.Tensor3D, target: tf.Tensor3D) => tf.Scalar;
+}
 export type LossRegistration = Registration<(options?: RawOptions) => PairLoss>;
 
 /**
@@ -92,8 +99,9 @@ export interface AlignedBranchContext {
   makePredictor?: () => ProjectionHead;
   /**
    * 'rows': the B*S (image, slot) pairs are the rows of one loss call (BYOL, SimSiam);
-   * 'per_slot': one loss call per slot over the batch, so a contrastive loss draws its negatives
-   * from the same slot of the other images (MoCo, SimCLR); mean over slots.
+   * 'per_slot': the loss per slot over the batch, so a contrastive loss draws its negatives
+   * from the same slot of the other images (MoCo, SimCLR); mean over slots (one grouped call
+   * when the loss has `grouped`).
    */
   slots: 'rows' | 'per_slot';
 }
