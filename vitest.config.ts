@@ -21,6 +21,8 @@ export default defineConfig({
       '@selfsup/plugin-byol': src('plugin-byol'),
       '@selfsup/plugin-moco': src('plugin-moco'),
       '@selfsup/plugin-lewel': src('plugin-lewel'),
+      '@selfsup/plugin-simsiam': src('plugin-simsiam'),
+      '@selfsup/plugin-simclr': src('plugin-simclr'),
       '@selfsup/backend-wasm': src('backend-wasm'),
       '@selfsup/backend-node': src('backend-node'),
       '@selfsup/node': src('node'),

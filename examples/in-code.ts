@@ -11,6 +11,6 @@ const { method, optimizer, baseLr } = createPipeline(
   { plugins: [byolPlugin, lewelPlugin] },
 );
 const [v1, v2] = [tf.randomNormal([8, 32, 32, 3]), tf.randomNormal([8, 32, 32, 3])] as tf.Tensor4D[];
-const { loss } = trainStep(method, optimizer, v1, v2, { lr: baseLr, emaMomentum: 0.99 });
+const { loss } = trainStep(method, optimizer, v1, v2, { lr: baseLr, momentum: 0.99 });
 const maps = method.alignmentMaps!(v1); // [8, 128, 4, 4]: where each slot looks
 console.log(`loss ${loss.toFixed(4)}, maps [${maps.shape}]`);

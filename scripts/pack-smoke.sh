@@ -6,7 +6,7 @@
 #
 # Run `npm run build` first. Usage: scripts/pack-smoke.sh [--strict]
 #   --strict   fail when a workspace package has no dist/ (default: skip it with a warning;
-#              the core and the three method/aggregator plugins are always required).
+#              the core and the method/aggregator plugins are always required).
 #   KEEP=1     keep the temp folders for inspection.
 set -euo pipefail
 
@@ -14,7 +14,7 @@ STRICT=0
 [[ "${1:-}" == "--strict" ]] && STRICT=1
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-REQUIRED=(@selfsup/core @selfsup/node @selfsup/plugin-byol @selfsup/plugin-moco @selfsup/plugin-lewel)
+REQUIRED=(@selfsup/core @selfsup/node @selfsup/plugin-byol @selfsup/plugin-moco @selfsup/plugin-lewel @selfsup/plugin-simsiam @selfsup/plugin-simclr)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/selfsup-pack-smoke.XXXXXX")"
 TARBALLS="$WORK/tarballs"
 PROJECT="$WORK/project"
@@ -90,7 +90,7 @@ for (const n of ['predictor_obj.mlp.0.weight', 'online.proj.mlp.0.weight', 'onli
   if (!names.includes(n)) throw new Error(`LEWEL_B has no ${n}`);
 const rng = new SeededRng(0);
 const view = () => tf.tensor4d(Float32Array.from({ length: 4 * 8 * 8 * 3 }, () => rng.next()), [4, 8, 8, 3]);
-const r = trainStep(p.method, p.optimizer, view(), view(), { lr: p.baseLr, emaMomentum: p.method.ema.baseMomentum });
+const r = trainStep(p.method, p.optimizer, view(), view(), { lr: p.baseLr, momentum: p.method.momentumAt?.(0, 1) });
 if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss}`);
 console.log(`esm: LEWEL_B on ${tf.getBackend()}: loss ${r.loss.toFixed(6)} (global ${r.terms.loss_global.toFixed(6)}, aligned ${r.terms.loss_aligned.toFixed(6)})`);
 p.dispose();
@@ -115,7 +115,7 @@ async function main() {
     throw new Error('LEWEL_B has no predictor_obj');
   const rng = new SeededRng(0);
   const view = () => tf.tensor4d(Float32Array.from({ length: 4 * 8 * 8 * 3 }, () => rng.next()), [4, 8, 8, 3]);
-  const r = trainStep(p.method, p.optimizer, view(), view(), { lr: p.baseLr, emaMomentum: p.method.ema.baseMomentum });
+  const r = trainStep(p.method, p.optimizer, view(), view(), { lr: p.baseLr, momentum: p.method.momentumAt?.(0, 1) });
   if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss}`);
   console.log(`cjs: LEWEL_B on ${tf.getBackend()}: loss ${r.loss.toFixed(6)}`);
   p.dispose();

@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
 /** Packages a browser page takes: the platform-neutral core and the method/aggregator plugins. */
-const BROWSER_PACKAGES = ['core', 'plugin-byol', 'plugin-moco', 'plugin-lewel'];
+const BROWSER_PACKAGES = [
+  'core',
+  'plugin-byol',
+  'plugin-moco',
+  'plugin-lewel',
+  'plugin-simsiam',
+  'plugin-simclr',
+];
 
 /** Node-only packages that must never reach a browser bundle. */
 const NODE_ONLY_PACKAGES = ['sharp', 'cli-progress', 'commander', 'vega', 'vega-lite', '@selfsup/node'];

@@ -7,11 +7,15 @@ import { createPipeline, SeededRng, tf, trainStep, type SelfsupConfigInput } fro
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';
+import { simsiamPlugin } from '@selfsup/plugin-simsiam';
+import { simclrPlugin } from '@selfsup/plugin-simclr';
 
 const BATCH = 4;
 const RES = 8;
 const TINY = { type: 'resnet', blocks: [1, 1], widths: [4, 8], stem: 'cifar' };
 const lewel = { type: 'lewel', heads: 4 }; // K = 16 and C = 8 both divisible by 4
+const simsiam = { type: 'simsiam', hiddenDim: 16, outDim: 16, predictorHiddenDim: 8 };
+const simclr = { type: 'simclr', hiddenDim: 16, outDim: 16 };
 
 const CASES: Array<[string, SelfsupConfigInput]> = [
   ['byol', { method: { type: 'byol', hiddenDim: 16, outDim: 16 }, backbone: TINY }],
@@ -21,6 +25,10 @@ const CASES: Array<[string, SelfsupConfigInput]> = [
     'moco+lewel',
     { method: { type: 'moco', hiddenDim: 16, outDim: 16, queueSize: 32 }, aggregator: lewel, backbone: TINY },
   ],
+  ['simsiam', { method: { ...simsiam }, backbone: TINY }],
+  ['simclr', { method: { ...simclr }, backbone: TINY }],
+  ['simsiam+lewel', { method: { ...simsiam }, aggregator: lewel, backbone: TINY }],
+  ['simclr+lewel', { method: { ...simclr }, aggregator: lewel, backbone: TINY }],
 ];
 
 beforeAll(async () => {
@@ -40,13 +48,15 @@ describe('no tensor leaks (cpu)', () => {
       const v2 = make();
       const before = tf.memory().numTensors;
 
-      const p = createPipeline(config, { plugins: [byolPlugin, mocoPlugin, lewelPlugin] });
+      const p = createPipeline(config, {
+        plugins: [byolPlugin, mocoPlugin, lewelPlugin, simsiamPlugin, simclrPlugin],
+      });
       const counts: number[] = [];
       let last = NaN;
       for (let s = 1; s <= 50; s++) {
         const r = trainStep(p.method, p.optimizer, v1, v2, {
           lr: p.baseLr,
-          emaMomentum: p.method.ema.baseMomentum,
+          momentum: p.method.momentumAt?.(s - 1, 50),
           step: s,
         });
         last = r.loss;

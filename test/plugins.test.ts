@@ -7,8 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BaseMethod,
   createPipeline,
+  defineRegistration,
   l2normalize,
   Module,
+  MomentumMethod,
   registerType,
   SeededRng,
   tf,
@@ -19,6 +21,7 @@ import {
   type AggregatorRegistration,
   type EncoderOutput,
   type LossOutput,
+  type LossRegistration,
   type MethodContext,
   type MethodRegistration,
   type Pipeline,
@@ -29,6 +32,8 @@ import {
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';
+import { simsiamPlugin } from '@selfsup/plugin-simsiam';
+import { simclrPlugin } from '@selfsup/plugin-simclr';
 
 // ------------------------------------------------------------------ out-of-tree plugin
 
@@ -43,9 +48,8 @@ class GemAggregator extends Module implements Aggregator {
   readonly neck: ProjectionHead;
   private readonly eps: number;
 
-  constructor(ctx: AggregatorContext) {
+  constructor(o: z.infer<typeof gemOptions>, ctx: AggregatorContext) {
     super();
-    const o = gemOptions.parse(ctx.options);
     this.eps = o.eps;
     this.p = this.registerParameter('p', tf.tensor1d([o.p]));
     this.neck = this.registerModule('neck', ctx.makeHead(ctx.inChannels));
@@ -75,61 +79,67 @@ const cosineOptions = z
   })
   .strict();
 
-/** A minimal method: 1 - cos(online(v1), target(v2)), per slot too when the aggregator aligns. */
-class CosineMethod extends BaseMethod {
-  readonly type = 'cosine';
-  readonly ema = { schedule: 'constant' as const, baseMomentum: 0.5 };
-  readonly defaultOptimizer = { type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 0 };
+/** 1 - cos(online, target), mean over rows: the pairwise loss of the method below. */
+const cosineDistance = (a: tf.Tensor2D, b: tf.Tensor2D) =>
+  tf.sub(1, tf.mean(tf.sum(tf.mul(l2normalize(a), l2normalize(b)), -1))) as tf.Scalar;
 
-  constructor(ctx: MethodContext) {
-    const o = cosineOptions.parse(ctx.options);
-    super(ctx, { type: 'mlp', hiddenDim: o.hiddenDim, outDim: o.outDim });
+/**
+ * A minimal method: its loss (registered below) of online(v1) against target(v2), with a
+ * constant EMA. With an aligned aggregator (LEWEL) the aggregator scores the slots alike.
+ */
+class CosineMethod extends MomentumMethod {
+  readonly type = 'cosine';
+  readonly defaultOptimizer = { type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 0 };
+  readonly defaultViews = 'mocov2';
+
+  constructor(o: z.infer<typeof cosineOptions>, ctx: MethodContext) {
+    super(ctx, {
+      projector: { type: 'mlp', hiddenDim: o.hiddenDim, outDim: o.outDim },
+      loss: { type: 'cosine_distance' },
+      momentum: { schedule: 'constant', baseMomentum: 0.5 },
+    });
   }
 
   computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
-    const o = this.online.forward(view1);
-    const t = this.targetForward(view2);
-    const dissim = (a: tf.Tensor, b: tf.Tensor) =>
-      tf.sub(1, tf.mean(tf.sum(tf.mul(l2normalize(a), l2normalize(b)), -1))) as tf.Scalar;
-    const global = dissim(o.global, t.global);
-    const aligned = o.aligned && t.aligned ? dissim(o.aligned, t.aligned) : undefined;
-    const terms: Record<string, tf.Scalar> = { loss_global: global };
-    if (aligned) terms.loss_aligned = aligned;
-    return {
-      loss: this.aggregator.combineLosses(global, aligned),
-      terms,
-      outputs: { z_online_v1: o.global },
-    };
+    return this.pairwiseLoss([{ online: this.online.forward(view1), target: this.targetForward(view2) }]);
   }
 }
 
-const gemRegistration: AggregatorRegistration = {
+const gemRegistration: AggregatorRegistration = defineRegistration({
   type: 'gem',
   plugin: 'test-extensions',
   description: 'generalized-mean pooling + the method head',
   optionsSchema: gemOptions,
-  create: (ctx) => new GemAggregator(ctx),
-};
+  create: (options, ctx: AggregatorContext) => new GemAggregator(options, ctx),
+});
 
-const cosineRegistration: MethodRegistration = {
+const cosineRegistration: MethodRegistration = defineRegistration({
   type: 'cosine',
   plugin: 'test-extensions',
   optionsSchema: cosineOptions,
-  create: (ctx) => new CosineMethod(ctx),
-};
+  create: (options, ctx: MethodContext) => new CosineMethod(options, ctx),
+});
+
+const cosineDistanceRegistration: LossRegistration = defineRegistration({
+  type: 'cosine_distance',
+  plugin: 'test-extensions',
+  optionsSchema: z.object({}).strict(),
+  create: () => cosineDistance,
+});
 
 const extensionsPlugin: Plugin = {
   name: 'test-extensions',
   register(container) {
     registerType(container, 'Aggregator', gemRegistration);
     registerType(container, 'Method', cosineRegistration);
+    registerType(container, 'Loss', cosineDistanceRegistration);
   },
 };
 
 // ------------------------------------------------------------------ helpers
 
 const TINY = { type: 'resnet', blocks: [1, 1], widths: [4, 8], stem: 'cifar' };
-const plugins = [byolPlugin, mocoPlugin, lewelPlugin, extensionsPlugin];
+const plugins = [byolPlugin, mocoPlugin, lewelPlugin, simsiamPlugin, simclrPlugin, extensionsPlugin];
 
 function views(seed: number, batch = 4, res = 8): [tf.Tensor4D, tf.Tensor4D] {
   const rng = new SeededRng(seed);
@@ -148,7 +158,7 @@ const entry = (p: Pipeline, name: string) => {
   return e;
 };
 const step = (p: Pipeline, v: [tf.Tensor4D, tf.Tensor4D]) =>
-  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, emaMomentum: p.method.ema.baseMomentum });
+  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, momentum: p.method.momentumAt?.(0, 1) });
 
 function build(config: SelfsupConfigInput): Pipeline {
   return createPipeline(config, { plugins, source: 'plugins.test' });
@@ -162,10 +172,9 @@ beforeAll(async () => {
 
 describe('out-of-tree aggregator (GeM)', () => {
   it('pools as (mean x^p)^(1/p)', () => {
-    const gem = new GemAggregator({
+    const gem = new GemAggregator(gemOptions.parse({ p: 3 }), {
       inChannels: 2,
       makeHead: () => ({ inDim: 2, outDim: 2 }) as unknown as ProjectionHead,
-      options: { p: 3 },
       seed: 0,
     });
     // Channel 0: values 1, 2 -> (4.5)^(1/3); channel 1: 0 (clamped to eps), 3 -> ((eps^3 + 27) / 2)^(1/3).
@@ -222,7 +231,7 @@ describe('out-of-tree aggregator (GeM)', () => {
   });
 });
 
-describe('out-of-tree method (BaseMethod subclass)', () => {
+describe('out-of-tree method (MomentumMethod subclass, its own Loss type)', () => {
   it('trains with its default optimizer and EMA-updates the target', () => {
     const p = build({ method: 'cosine', backbone: TINY });
     expect(p.method.type).toBe('cosine');
@@ -346,5 +355,100 @@ describe('LEWEL = an official method + the lewel aggregator', () => {
     expect(() => p.method.alignmentMaps!(x)).toThrow(/aggregator: "lewel"/);
     x.dispose();
     p.dispose();
+  });
+});
+
+describe('methods without a target network (SimSiam, SimCLR), alone and with LEWEL', () => {
+  const simsiam = { type: 'simsiam', hiddenDim: 16, outDim: 16, predictorHiddenDim: 4 };
+  const simclr = { type: 'simclr', hiddenDim: 16, outDim: 16 };
+  const lewel = { type: 'lewel', heads: 4 };
+
+  it('simsiam: one network, an affine-free BN ending the projector, a bottleneck predictor; no momentum', () => {
+    const p = build({ method: simsiam, backbone: TINY });
+    const n = names(p);
+    expect(n.some((x) => x.startsWith('target.'))).toBe(false);
+    expect(n).toContain('online.neck.mlp.4.running_mean');
+    expect(n).toContain('online.neck.mlp.4.running_var');
+    expect(n).not.toContain('online.neck.mlp.4.weight');
+    expect(n.some((x) => x.startsWith('predictor.mlp.4'))).toBe(false);
+    // tfjs layout [in, out]: D -> predictorHiddenDim -> D.
+    expect(entry(p, 'predictor.mlp.0.weight').variable.shape).toEqual([16, 4]);
+    expect(entry(p, 'predictor.mlp.3.weight').variable.shape).toEqual([4, 16]);
+    expect(p.method.momentumAt).toBeUndefined();
+    expect(p.method.defaultViews).toBe('mocov2');
+    // Every parameter is trained: there is no target to leave out.
+    expect(p.method.trainableParameters().length).toBe(p.method.namedParameters().length);
+    const v = views(7);
+    const r = step(p, v);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.loss).toBeGreaterThanOrEqual(-1);
+    expect(r.loss).toBeLessThanOrEqual(1);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('simsiam + lewel: proj and proj_obj end in the affine-free BN, predictor_obj comes from LEWEL', () => {
+    const p = build({ method: simsiam, aggregator: lewel, backbone: TINY });
+    const n = names(p);
+    for (const want of [
+      'online.proj.mlp.4.running_var',
+      'online.proj_obj.mlp.4.running_var',
+      'predictor.mlp.0.weight',
+      'predictor_obj.mlp.0.weight',
+      'predictor_obj.mlp.3.weight',
+    ])
+      expect(n).toContain(want);
+    expect(entry(p, 'predictor_obj.mlp.0.weight').variable.shape).toEqual([16, 4]);
+    expect(n.some((x) => x.startsWith('target.') || x.includes('neck'))).toBe(false);
+    const v = views(8);
+    const r = step(p, v);
+    expect(Object.keys(r.terms).sort()).toEqual(['loss_aligned', 'loss_global']);
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('simclr + lewel: no predictor, no target; slots contrasted per slot; the weighted sum of both terms', () => {
+    const p = build({ method: simclr, aggregator: lewel, backbone: TINY });
+    const n = names(p);
+    expect(n.some((x) => x.startsWith('predictor') || x.startsWith('target.'))).toBe(false);
+    expect(n.some((x) => x.includes('mlp.4'))).toBe(false);
+    expect(p.method.momentumAt).toBeUndefined();
+    const v = views(9);
+    const r = step(p, v);
+    expect(Number.isFinite(r.terms.loss_aligned)).toBe(true);
+    // NT-Xent over 2 * 4 rows is at least log(1) and near log(7) at init.
+    expect(r.terms.loss_global).toBeGreaterThan(0);
+    expect(r.loss).toBeCloseTo(0.5 * r.terms.loss_global + 0.5 * r.terms.loss_aligned, 5);
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('a method with a target network refuses a step without its momentum, naming what to pass', () => {
+    const p = build({ method: { type: 'byol', hiddenDim: 16, outDim: 8 }, backbone: TINY });
+    const v = views(10);
+    expect(() => trainStep(p.method, p.optimizer, v[0], v[1], { lr: 0.1 })).toThrow(
+      /momentumAt\(step, totalSteps\)/,
+    );
+    p.dispose();
+    tf.dispose(v);
+  });
+
+  it('an aggregator that makes aligned slots without an aligned branch is refused, naming it', () => {
+    const bare: AggregatorRegistration = defineRegistration({
+      type: 'bare_lewel',
+      plugin: 'test-extensions',
+      optionsSchema: z.object({}).strict(),
+      // GeM pooling that claims aligned slots but offers no objective for them.
+      create: (_o, ctx: AggregatorContext) =>
+        Object.assign(new GemAggregator(gemOptions.parse({}), ctx), { hasAlignedBranch: true }),
+    });
+    const plugin: Plugin = { name: 'bare', register: (c) => registerType(c, 'Aggregator', bare) };
+    expect(() =>
+      createPipeline(
+        { method: simclr, aggregator: 'bare_lewel', backbone: TINY },
+        { plugins: [...plugins, plugin] },
+      ),
+    ).toThrow(/aggregator 'bare_lewel' makes aligned slots but has no createAlignedBranch/);
   });
 });

@@ -5,9 +5,22 @@ import { loadParityFixture } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';
+import { simsiamPlugin } from '@selfsup/plugin-simsiam';
+import { simclrPlugin } from '@selfsup/plugin-simclr';
 import { WasmBackendProvider } from '@selfsup/backend-wasm';
 
-const plugins = [byolPlugin, mocoPlugin, lewelPlugin];
+const plugins = [byolPlugin, mocoPlugin, lewelPlugin, simsiamPlugin, simclrPlugin];
+/** Every golden fixture: the four of the BYOL/MoCo reference and the four of bench/reference (SimSiam, SimCLR). */
+const PARITY_FIXTURES = [
+  'byol',
+  'moco',
+  'lewel_b',
+  'lewel_m',
+  'simsiam',
+  'simclr',
+  'lewel_simsiam',
+  'lewel_simclr',
+];
 const fixtureDir = (name: string) => fileURLToPath(new URL(`./fixtures/parity/${name}`, import.meta.url));
 
 describe('wasm backend', () => {
@@ -15,7 +28,7 @@ describe('wasm backend', () => {
     await new WasmBackendProvider().activate({ threads: 1 });
   });
 
-  for (const name of ['byol', 'moco', 'lewel_b', 'lewel_m']) {
+  for (const name of PARITY_FIXTURES) {
     it(`${name}: parity with the PyTorch reference on wasm`, async () => {
       await tf.setBackend('wasm');
       const report = runParity(await loadParityFixture(fixtureDir(name)), plugins);

@@ -28,7 +28,7 @@ const v2 = tf.randomNormal([batch, res, res, 3], 0, 1, 'float32', 2) as tf.Tenso
 const step = () =>
   trainStep(pipeline.method, pipeline.optimizer, v1, v2, {
     lr: pipeline.baseLr,
-    emaMomentum: BENCH_MODEL.ema,
+    momentum: BENCH_MODEL.ema,
   });
 
 step(); // warm-up

@@ -10,9 +10,19 @@ import { readSafetensors, writeSafetensors } from '@selfsup/node';
 import { REPO, errorLines, runCli, tmpDir } from './helpers';
 
 const FIXTURES = join(REPO, 'test/fixtures/parity');
+const PARITY_FIXTURES = [
+  'byol',
+  'moco',
+  'lewel_b',
+  'lewel_m',
+  'simsiam',
+  'simclr',
+  'lewel_simsiam',
+  'lewel_simclr',
+];
 
 describe('selfsup parity', () => {
-  for (const name of ['byol', 'moco', 'lewel_b', 'lewel_m']) {
+  for (const name of PARITY_FIXTURES) {
     it(`${name}: PASS, exit 0`, async () => {
       const r = await runCli(['parity', join(FIXTURES, name), '--backend', 'cpu']);
       expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -230,7 +230,7 @@ describe('plugins: in config', () => {
     });
     const unknown = cli(['bench', '--method', 'nope', '--backend', 'cpu'], REPO);
     expect(unknown.stderr).toMatch(
-      /--method nope: no bench preset of that name; registered: byol, moco, lewel_b, lewel_m/,
+      /--method nope: no bench preset of that name; registered: byol, moco, lewel_b, lewel_m, lewel_simsiam, lewel_simclr, simsiam, simclr/,
     );
   });
 

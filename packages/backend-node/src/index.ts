@@ -1,4 +1,4 @@
-import { Tokens } from '@selfsup/core';
+import { defineRegistration, Tokens, z } from '@selfsup/core';
 import type { BackendRegistration, Plugin } from '@selfsup/core';
 import { NodeBackendProvider, NodeGpuBackendProvider } from './providers';
 import type { NodeProviderOptions } from './providers';
@@ -13,19 +13,22 @@ type DependencyContainer = Parameters<Plugin['register']>[0];
 
 /** The registrations of `node-gpu` and `node`; options (e.g. a test loader) go to both providers. */
 export function nodeBackendRegistrations(options: NodeProviderOptions = {}): BackendRegistration[] {
+  const noOptions = z.object({}).strict();
   return [
-    {
+    defineRegistration({
       type: 'node-gpu',
       plugin: PLUGIN,
       description: 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu, optional peer dependency)',
+      optionsSchema: noOptions,
       create: () => new NodeGpuBackendProvider(options),
-    },
-    {
+    }),
+    defineRegistration({
       type: 'node',
       plugin: PLUGIN,
       description: 'native TensorFlow on the CPU (@tensorflow/tfjs-node, optional peer dependency)',
+      optionsSchema: noOptions,
       create: () => new NodeBackendProvider(options),
-    },
+    }),
   ];
 }
 

@@ -1,4 +1,4 @@
-import { registerType, type BackendRegistration, type Plugin } from '@selfsup/core';
+import { defineRegistration, registerType, z, type BackendRegistration, type Plugin } from '@selfsup/core';
 import { WasmBackendProvider } from './provider';
 
 export { WasmBackendProvider, defaultWasmThreads } from './provider';
@@ -8,12 +8,13 @@ export type { WasmBuild, WasmState } from './wasm_init';
 
 const PLUGIN = '@selfsup/backend-wasm';
 
-export const wasmBackendRegistration: BackendRegistration = {
+export const wasmBackendRegistration: BackendRegistration = defineRegistration({
   type: 'wasm',
   plugin: PLUGIN,
   description: 'WebAssembly: portable, XNNPACK + SIMD + threads, with the kernels training needs',
+  optionsSchema: z.object({}).strict(),
   create: () => new WasmBackendProvider(),
-};
+});
 
 export const wasmBackendPlugin: Plugin = {
   name: PLUGIN,

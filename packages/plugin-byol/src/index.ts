@@ -5,6 +5,8 @@ import {
   benchBackbone,
   type BenchPresetRegistration,
   type LossRegistration,
+  defineRegistration,
+  type MethodContext,
   type MethodRegistration,
   type Plugin,
 } from '@selfsup/core';
@@ -17,21 +19,21 @@ export { normalizedMse } from './loss';
 
 const PLUGIN = '@selfsup/plugin-byol';
 
-export const byolRegistration: MethodRegistration = {
+export const byolRegistration: MethodRegistration = defineRegistration({
   type: 'byol',
   plugin: PLUGIN,
   description: 'BYOL: predictor + EMA target, symmetric normalised MSE, LARS, cosine EMA',
   optionsSchema: byolOptionsSchema,
-  create: (ctx) => new BYOL(ctx),
-};
+  create: (options, ctx: MethodContext) => new BYOL(options, ctx),
+});
 
-export const normalizedMseRegistration: LossRegistration = {
+export const normalizedMseRegistration: LossRegistration = defineRegistration({
   type: 'normalized_mse',
   plugin: PLUGIN,
   description: '2 - 2 cos(online, target), mean over rows',
   optionsSchema: z.object({}).strict(),
   create: () => normalizedMse,
-};
+});
 
 /** `selfsup bench --method byol`: the PyTorch peer's BYOL step (shared/bench/torch_step.py). */
 export const byolBenchPreset: BenchPresetRegistration = {

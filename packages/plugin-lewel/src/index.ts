@@ -4,23 +4,26 @@ import {
   benchPresetConfig,
   type AggregatorRegistration,
   type BenchPresetRegistration,
+  defineRegistration,
+  type AggregatorContext,
   type Plugin,
 } from '@selfsup/core';
 import { LewelAggregator, lewelOptionsSchema } from './lewel-aggregator';
 
 export { LewelAggregator, lewelOptionsSchema } from './lewel-aggregator';
+export { LewelAlignedBranch } from './aligned-branch';
 export type { LewelOptions } from './lewel-aggregator';
 
 const PLUGIN = '@selfsup/plugin-lewel';
 
-export const lewelRegistration: AggregatorRegistration = {
+export const lewelRegistration: AggregatorRegistration = defineRegistration({
   type: 'lewel',
   plugin: PLUGIN,
   description:
-    'LEWEL alignment aggregator: per-pixel head, alignment maps, grouped pooling into S aligned slots',
+    'LEWEL alignment aggregator: per-pixel head, alignment maps, grouped pooling into S aligned slots, and their objective',
   optionsSchema: lewelOptionsSchema,
-  create: (ctx) => new LewelAggregator(ctx),
-};
+  create: (options, ctx: AggregatorContext) => new LewelAggregator(options, ctx),
+});
 
 /**
  * `selfsup bench --method lewel_b|lewel_m`: the base method's own preset (whoever registered it)
@@ -36,13 +39,18 @@ const lewelBenchPreset = (type: string, base: string): BenchPresetRegistration =
   }),
 });
 
-/** `{ method: "byol", aggregator: "lewel" }` is LEWEL_B; `{ method: "moco", aggregator: "lewel" }` is LEWEL_M. */
+/**
+ * `{ method: "byol", aggregator: "lewel" }` is LEWEL_B, `{ method: "moco", aggregator: "lewel" }`
+ * LEWEL_M; any method built on core's BaseMethod composes the same way (simsiam, simclr).
+ */
 export const lewelPlugin: Plugin = {
   name: PLUGIN,
   register(container) {
     registerType(container, 'Aggregator', lewelRegistration);
     registerType(container, 'BenchPreset', lewelBenchPreset('lewel_b', 'byol'));
     registerType(container, 'BenchPreset', lewelBenchPreset('lewel_m', 'moco'));
+    registerType(container, 'BenchPreset', lewelBenchPreset('lewel_simsiam', 'simsiam'));
+    registerType(container, 'BenchPreset', lewelBenchPreset('lewel_simclr', 'simclr'));
   },
 };
 

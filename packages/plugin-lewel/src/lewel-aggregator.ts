@@ -5,9 +5,11 @@ import {
   normalizeL2,
   type Aggregator,
   type AggregatorContext,
+  type AlignedBranchContext,
   type EncoderOutput,
   type ProjectionHead,
 } from '@selfsup/core';
+import { LewelAlignedBranch } from './aligned-branch';
 
 /** Authors' defaults (METHODS.md): G = 4 heads, scale 1, l2norm on, w = 0.5. */
 export const lewelOptionsSchema = z
@@ -29,6 +31,7 @@ export type LewelOptions = z.infer<typeof lewelOptionsSchema>;
  * [pooled token; pixel tokens]: the pooled token gives the global embedding, the pixel tokens
  * give K per-pixel logits that become K spatial maps. Features pooled under the maps, per
  * channel group, give S aligned features per image, projected by a second head (`proj_obj`).
+ * Their objective is LEWEL's too (LewelAlignedBranch), built from what the method supplies.
  */
 export class LewelAggregator extends Module implements Aggregator {
   readonly hasAlignedBranch = true;
@@ -36,9 +39,9 @@ export class LewelAggregator extends Module implements Aggregator {
   readonly projObj: ProjectionHead;
   readonly options: LewelOptions;
 
-  constructor(ctx: AggregatorContext) {
+  constructor(options: LewelOptions, ctx: AggregatorContext) {
     super();
-    this.options = lewelOptionsSchema.parse(ctx.options);
+    this.options = options;
     this.proj = this.registerModule('proj', ctx.makeHead(ctx.inChannels));
     this.projObj = this.registerModule('proj_obj', ctx.makeHead(ctx.inChannels));
     const { heads } = this.options;
@@ -81,6 +84,10 @@ export class LewelAggregator extends Module implements Aggregator {
     ) as tf.Tensor3D;
     const aligned = this.projObj.forward(alignedFeatures); // B, S, D
     return { global, aligned, maps };
+  }
+
+  createAlignedBranch(ctx: AlignedBranchContext): LewelAlignedBranch {
+    return new LewelAlignedBranch(ctx);
   }
 
   combineLosses(global: tf.Scalar, aligned?: tf.Scalar): tf.Scalar {

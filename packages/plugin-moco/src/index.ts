@@ -5,36 +5,39 @@ import {
   benchBackbone,
   type BenchPresetRegistration,
   type LossRegistration,
+  tf,
+  defineRegistration,
+  type MethodContext,
   type MethodRegistration,
   type Plugin,
 } from '@selfsup/core';
 import { MoCo, mocoOptionsSchema } from './moco';
-import { batchInfoNce } from './loss';
+import { batchInfoNce, groupedInfoNce } from './loss';
 
 export { MoCo, mocoOptionsSchema } from './moco';
 export type { MocoOptions } from './moco';
-export { infoNce, slotInfoNce, batchInfoNce } from './loss';
+export { infoNce, batchInfoNce, groupedInfoNce } from './loss';
 
 const PLUGIN = '@selfsup/plugin-moco';
 
-export const mocoRegistration: MethodRegistration = {
+export const mocoRegistration: MethodRegistration = defineRegistration({
   type: 'moco',
   plugin: PLUGIN,
   description: 'MoCo v2: EMA key encoder, InfoNCE against a FIFO key queue, SGD',
   optionsSchema: mocoOptionsSchema,
-  create: (ctx) => new MoCo(ctx),
-};
+  create: (options, ctx: MethodContext) => new MoCo(options, ctx),
+});
 
-export const infoNceRegistration: LossRegistration = {
+export const infoNceRegistration: LossRegistration = defineRegistration({
   type: 'info_nce',
   plugin: PLUGIN,
   description: 'InfoNCE with in-batch negatives: row i of online against every target row, positive j = i',
   optionsSchema: z.object({ temperature: z.number().positive().default(0.2) }).strict(),
-  create: (options) => {
-    const temperature = Number(options.temperature ?? 0.2);
-    return (online, target) => batchInfoNce(online, target, temperature);
-  },
-};
+  create: ({ temperature }) =>
+    Object.assign((online: tf.Tensor2D, target: tf.Tensor2D) => batchInfoNce(online, target, temperature), {
+      grouped: (online: tf.Tensor3D, target: tf.Tensor3D) => groupedInfoNce(online, target, temperature),
+    }),
+});
 
 /** `selfsup bench --method moco`: the PyTorch peer's MoCo v2 step (shared/bench/torch_step.py). */
 export const mocoBenchPreset: BenchPresetRegistration = {

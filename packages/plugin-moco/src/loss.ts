@@ -18,29 +18,29 @@ export function infoNce(q: tf.Tensor2D, k: tf.Tensor2D, queue: tf.Tensor2D, temp
 }
 
 /**
- * InfoNCE per slot with in-batch negatives: for slot s, logits q_{i,s}.k_{j,s} / T over
- * images j, positive j = i; mean over images and slots. q, k: [B, S, D] L2-normalised over D.
+ * InfoNCE with in-batch negatives over G groups of N rows, [G, N, D] each side (L2-normalised
+ * here): in group g, logits online_i . target_j / T over the rows j, positive j = i; mean over
+ * every row of every group.
  */
-export function slotInfoNce(q: tf.Tensor3D, k: tf.Tensor3D, temperature: number): tf.Scalar {
+export function groupedInfoNce(online: tf.Tensor3D, target: tf.Tensor3D, temperature: number): tf.Scalar {
   return tf.tidy(() => {
-    const [b, s] = q.shape;
-    const qs = tf.transpose(q, [1, 0, 2]) as tf.Tensor3D; // S, B, D
-    const ks = tf.transpose(k, [1, 0, 2]) as tf.Tensor3D;
-    const logits = tf.div(tf.matMul(qs, ks, false, true), temperature); // S, B, B
-    const pos = tf.div(tf.sum(tf.mul(qs, ks), 2), temperature); // S, B
+    const [g, n] = online.shape;
+    const q = normalizeL2(online, 2);
+    const k = normalizeL2(target, 2);
+    const logits = tf.div(tf.matMul(q, k, false, true), temperature); // G, N, N
+    const pos = tf.div(tf.sum(tf.mul(q, k), 2), temperature); // G, N
     return crossEntropyAt(
-      tf.reshape(logits, [s * b, b]) as tf.Tensor2D,
-      tf.reshape(pos, [s * b]) as tf.Tensor1D,
+      tf.reshape(logits, [g * n, n]) as tf.Tensor2D,
+      tf.reshape(pos, [g * n]) as tf.Tensor1D,
     );
   });
 }
 
-/** Pairwise InfoNCE with in-batch negatives on [N, D] rows (normalised here): one slot of slotInfoNce. */
+/** InfoNCE with in-batch negatives on [N, D] rows: one group of groupedInfoNce. */
 export function batchInfoNce(online: tf.Tensor2D, target: tf.Tensor2D, temperature: number): tf.Scalar {
   return tf.tidy(() => {
     const [n, d] = online.shape;
-    const q = tf.reshape(normalizeL2(online, 1), [n, 1, d]) as tf.Tensor3D;
-    const k = tf.reshape(normalizeL2(target, 1), [n, 1, d]) as tf.Tensor3D;
-    return slotInfoNce(q, k, temperature);
+    const one = (x: tf.Tensor2D) => tf.reshape(x, [1, n, d]) as tf.Tensor3D;
+    return groupedInfoNce(one(online), one(target), temperature);
   });
 }

@@ -1,14 +1,14 @@
 import {
   tf,
   z,
-  BaseMethod,
+  MomentumMethod,
   normalizeL2,
   SeededRng,
-  type EmaSchedule,
   type LossOutput,
   type MethodContext,
+  type ViewPair,
 } from '@selfsup/core';
-import { infoNce, slotInfoNce } from './loss';
+import { infoNce } from './loss';
 
 export const mocoOptionsSchema = z
   .object({
@@ -27,23 +27,27 @@ export type MocoOptions = z.infer<typeof mocoOptionsSchema>;
 
 /**
  * MoCo v2: query = online(v1), key = EMA target(v2), InfoNCE against a FIFO queue of past keys.
- * With an aggregator that has an aligned branch, aligned slots are contrasted per slot with
- * in-batch negatives, and the aggregator weighs the terms. Only global keys enter the queue.
+ * Its pairwise loss is InfoNCE with in-batch negatives, scored per slot: an aggregator with an
+ * aligned branch (LEWEL) contrasts each slot with the same slot of the other images. Only global
+ * keys enter the queue.
  */
-export class MoCo extends BaseMethod {
+export class MoCo extends MomentumMethod {
   readonly type = 'moco';
-  readonly ema: EmaSchedule;
   readonly defaultOptimizer = { type: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 1e-4 };
+  readonly defaultViews = 'mocov2';
   readonly queue: tf.Variable;
   private readonly options: MocoOptions;
   private queuePtr = 0;
   private pendingKeys: tf.Tensor2D[] = [];
 
-  constructor(ctx: MethodContext) {
-    const o = mocoOptionsSchema.parse(ctx.options);
-    super(ctx, { type: o.head, hiddenDim: o.hiddenDim, outDim: o.outDim });
+  constructor(o: MocoOptions, ctx: MethodContext) {
+    super(ctx, {
+      projector: { type: o.head, hiddenDim: o.hiddenDim, outDim: o.outDim },
+      loss: { type: 'info_nce', temperature: o.temperature },
+      alignedSlots: 'per_slot',
+      momentum: { schedule: 'constant', baseMomentum: o.baseMomentum },
+    });
     this.options = o;
-    this.ema = { schedule: 'constant', baseMomentum: o.baseMomentum };
     this.queue = this.registerBuffer('queue', initialQueue(o.outDim, o.queueSize, ctx.seed));
   }
 
@@ -56,30 +60,19 @@ export class MoCo extends BaseMethod {
         ]
       : [[view1, view2]];
     const keys: tf.Tensor2D[] = [];
-    let global: tf.Scalar | undefined;
-    let aligned: tf.Scalar | undefined;
-    let outputs: Record<string, tf.Tensor> = {};
+    const globals: tf.Scalar[] = [];
+    const encoded: ViewPair[] = [];
     for (const [qView, kView] of pairs) {
       const q = this.online.forward(qView);
       const k = this.targetForward(kView);
       const kn = normalizeL2(k.global, 1);
       keys.push(kn);
-      const lg = infoNce(normalizeL2(q.global, 1), kn, this.queue as tf.Tensor2D, T);
-      global = global ? (tf.add(global, lg) as tf.Scalar) : lg;
-      if (q.aligned && k.aligned) {
-        const la = slotInfoNce(normalizeL2(q.aligned, 2), normalizeL2(k.aligned, 2), T);
-        aligned = aligned ? (tf.add(aligned, la) as tf.Scalar) : la;
-      }
-      if (keys.length === 1) {
-        outputs = { z_online_v1: q.global };
-        if (q.aligned) outputs.aligned_online_v1 = q.aligned;
-        if (q.maps) outputs.maps_online_v1 = q.maps;
-      }
+      globals.push(infoNce(normalizeL2(q.global, 1), kn, this.queue as tf.Tensor2D, T));
+      encoded.push({ online: q, target: k });
     }
     this.setPendingKeys(keys);
-    const terms: Record<string, tf.Scalar> = { loss_global: global! };
-    if (aligned) terms.loss_aligned = aligned;
-    return { loss: this.aggregator.combineLosses(global!, aligned), terms, outputs };
+    const global = globals.length === 1 ? globals[0] : (tf.addN(globals) as tf.Scalar);
+    return this.withAlignedBranch(global, encoded);
   }
 
   private setPendingKeys(keys: tf.Tensor2D[]): void {

@@ -1,7 +1,9 @@
 import type { DependencyContainer } from 'tsyringe';
+import { z } from 'zod';
 import { tf } from '../tf';
 import type { BackendAvailability, BackendProvider, BackendRegistration, Plugin } from '../contracts';
 import { Tokens } from '../contracts/tokens';
+import { defineRegistration } from '../di/define';
 
 /**
  * Pure-JavaScript tfjs backend. Registered by importing '../tf', so it is always there: the
@@ -41,12 +43,13 @@ function silenceNodeAdvert(): void {
   if (backend.firstUse === true) backend.firstUse = false;
 }
 
-export const cpuBackendRegistration: BackendRegistration = {
+export const cpuBackendRegistration: BackendRegistration = defineRegistration({
   type: 'cpu',
   plugin: '@selfsup/core',
   description: 'pure JavaScript tfjs backend, always available',
+  optionsSchema: z.object({}).strict(),
   create: () => new CpuBackendProvider(),
-};
+});
 
 /** Registers the built-in cpu backend; whoever builds the root container applies it with the plugins. */
 export const cpuBackendPlugin: Plugin = {

@@ -7,15 +7,23 @@ import type { ZodTypeAny } from 'zod';
 import type { tf } from '../tf';
 import type { Module, StateEntry } from '../nn/module';
 
-/** A registration that config refers to by `type`, with the schema of its options. */
-export interface Registration<TCreate> {
+/** Options as config gives them: the keys next to `type`, not yet checked. */
+export type RawOptions = Record<string, unknown>;
+
+/**
+ * A registration that config refers to by `type`, with the schema of its options. Every seam's
+ * `create` takes the options first, then what the caller supplies (a seed, the input width...).
+ * Written with `defineRegistration`, the author's create receives the options parsed by
+ * `optionsSchema` (typed, defaults filled in); a caller may pass raw options, parsed once.
+ */
+export interface Registration<TCreate, S extends ZodTypeAny = ZodTypeAny> {
   /** Name used in config, e.g. "byol", "resnet18", "lewel". */
   readonly type: string;
   /** Package (or test) that registered it; shown in errors and `selfsup info`. */
   readonly plugin: string;
   readonly description?: string;
   /** Validates the options object given in config (the keys next to `type`). */
-  readonly optionsSchema?: ZodTypeAny;
+  readonly optionsSchema?: S;
   readonly create: TCreate;
 }
 
@@ -26,7 +34,7 @@ export interface Backbone extends Module {
   readonly outChannels: number;
   forward(x: tf.Tensor4D): tf.Tensor4D;
 }
-export type BackboneRegistration = Registration<(options: Record<string, unknown>, seed: number) => Backbone>;
+export type BackboneRegistration = Registration<(options: RawOptions | undefined, seed: number) => Backbone>;
 
 /** Applied per token: [B, T, Cin] -> [B, T, Cout]. Projects a pooled vector or every pixel alike. */
 export interface ProjectionHead extends Module {
@@ -34,13 +42,28 @@ export interface ProjectionHead extends Module {
   readonly outDim: number;
   forward(tokens: tf.Tensor3D): tf.Tensor3D;
 }
-/** Builds one head of the method's own form (the method decides BN/bias, hidden and output dims). */
+
+/**
+ * One head of a method: the registered head `type`, its widths, and that head type's own
+ * options (e.g. `{ outputBatchNorm: true }` for `mlp_bn`). Each head of a method has its own.
+ */
+export interface HeadSpec {
+  type: string;
+  hiddenDim: number;
+  outDim: number;
+  options?: RawOptions;
+}
+/** What a head is built for: its input width, the widths of its spec, its init seed. */
+export interface HeadContext {
+  inDim: number;
+  hiddenDim: number;
+  outDim: number;
+  seed: number;
+}
+/** Builds a head of one fixed spec for an input width (e.g. the method's projector form). */
 export type HeadFactory = (inDim: number) => ProjectionHead;
 export type HeadRegistration = Registration<
-  (
-    spec: { inDim: number; hiddenDim: number; outDim: number; seed: number },
-    options: Record<string, unknown>,
-  ) => ProjectionHead
+  (options: RawOptions | undefined, ctx: HeadContext) => ProjectionHead
 >;
 
 /** What an encoder (backbone + aggregator) gives the loss. */
@@ -53,25 +76,64 @@ export interface EncoderOutput {
   maps?: tf.Tensor3D;
 }
 
+/** Pairwise loss: online predictions and target embeddings of the same shape [N, D] -> scalar. */
+export interface PairLoss {
+  (online: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar;
+  /**
+   * Optional, for speed: the same loss over G independent groups at once, [G, N, D] each side,
+   * mean over the groups (a contrastive loss draws its negatives within a group).
+   */
+  grouped?: (online: tf.Tensor3D, target: tf.Tensor3D) => tf.Scalar;
+}
+export type LossRegistration = Registration<(options?: RawOptions) => PairLoss>;
+
+/**
+ * What a method gives an aggregator's aligned branch (LEWEL's): its pairwise loss, its
+ * predictor's form if it has one, and how slot pairs are scored. The branch itself is the
+ * aggregator's code, so a method composes with it without writing any.
+ */
+export interface AlignedBranchContext {
+  /** The method's pairwise loss (resolved through the Loss seam). */
+  loss: PairLoss;
+  /** A new head of the method's predictor form (D -> D); absent when the method has no predictor. */
+  makePredictor?: () => ProjectionHead;
+  /**
+   * 'rows': the B*S (image, slot) pairs are the rows of one loss call (BYOL, SimSiam);
+   * 'per_slot': the loss per slot over the batch, so a contrastive loss draws its negatives
+   * from the same slot of the other images (MoCo, SimCLR); mean over slots (one grouped call
+   * when the loss has `grouped`).
+   */
+  slots: 'rows' | 'per_slot';
+}
+
+/**
+ * An aggregator's objective on aligned slot embeddings, built once per method. It sits at the
+ * method's top level, so its modules are named there (LEWEL: `predictor_obj.*`).
+ */
+export interface AlignedBranch extends Module {
+  /** Loss of one (online, target) pairing of views: online slots [B, S, D] against target slots. */
+  score(online: tf.Tensor3D, target: tf.Tensor3D): tf.Scalar;
+}
+
 /** How a feature map becomes embeddings: global pooling by default; LEWEL adds aligned slots. */
 export interface Aggregator extends Module {
+  /** Its forward gives `aligned` slots; it then offers createAlignedBranch. */
   readonly hasAlignedBranch: boolean;
   forward(featureMap: tf.Tensor4D): EncoderOutput;
+  /** The objective on its aligned slots for one method (asked of the online encoder's aggregator). */
+  createAlignedBranch?(ctx: AlignedBranchContext): AlignedBranch;
   /** Combines the global loss term and, if present, the aligned term into the training loss. */
   combineLosses(global: tf.Scalar, aligned?: tf.Scalar): tf.Scalar;
 }
 export interface AggregatorContext {
   inChannels: number;
-  /** Makes a head of the method's form; the aggregator decides how many and their names. */
+  /** Makes a head of the method's projector form; the aggregator decides how many and their names. */
   makeHead: HeadFactory;
-  options: Record<string, unknown>;
   seed: number;
 }
-export type AggregatorRegistration = Registration<(ctx: AggregatorContext) => Aggregator>;
-
-/** Pairwise loss: online predictions and target embeddings of the same shape [N, D] -> scalar. */
-export type PairLoss = (online: tf.Tensor2D, target: tf.Tensor2D) => tf.Scalar;
-export type LossRegistration = Registration<(options: Record<string, unknown>) => PairLoss>;
+export type AggregatorRegistration = Registration<
+  (options: RawOptions | undefined, ctx: AggregatorContext) => Aggregator
+>;
 
 // ---------------------------------------------------------------- methods
 
@@ -83,14 +145,10 @@ export interface LossOutput {
   outputs: Record<string, tf.Tensor>;
 }
 
-export interface EmaSchedule {
-  schedule: 'cosine' | 'constant';
-  baseMomentum: number;
-}
-
 export interface StepContext {
   lr: number;
-  emaMomentum: number;
+  /** Momentum of the method's target network at this step (its momentumAt); read only by methods that have one. */
+  momentum?: number;
 }
 
 export interface StepResult {
@@ -98,20 +156,26 @@ export interface StepResult {
   terms: Record<string, number>;
 }
 
-/** An SSL algorithm: online/target networks, heads, loss and its own state (queue, ...). */
+/** An SSL algorithm: its networks and heads, its loss and its own state (queue, ...). */
 export interface Method extends Module {
   readonly type: string;
-  readonly ema: EmaSchedule;
   /** Optimizer the method is defined with when config names none. */
   readonly defaultOptimizer: { type: string } & Record<string, unknown>;
+  /** The registered view pipeline it is defined with, used when config sets no `data.views`. */
+  readonly defaultViews: string;
   /** The online backbone, used by evaluation (features = GAP of its feature map). */
   readonly backbone: Backbone;
+  /**
+   * Momentum of the target network's EMA at a step (0-based) of a run of totalSteps. Only a
+   * method with a target network has it; the trainer passes it to that step as ctx.momentum.
+   */
+  momentumAt?(step: number, totalSteps: number): number;
   /** Parameters the optimizer updates, with PyTorch names. */
   trainableParameters(): StateEntry[];
   /** Forward both views and compute the loss. Runs under the gradient tape. */
   computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput;
-  /** After the optimizer step: EMA of the target, method state such as the key queue. */
-  afterOptimizerStep(emaMomentum: number): void;
+  /** After the optimizer step: EMA of the target (ctx.momentum), method state such as the key queue. */
+  afterOptimizerStep(ctx: StepContext): void;
   /** Alignment maps [B, K, H, W] for NHWC images, when the aggregator makes them. */
   alignmentMaps?(images: tf.Tensor4D): tf.Tensor4D;
   /** Non-tensor state a checkpoint must keep (e.g. the queue pointer); JSON-serialisable. */
@@ -131,13 +195,15 @@ export interface Method extends Module {
 }
 
 export interface MethodContext {
-  options: Record<string, unknown>;
   buildBackbone: () => Backbone;
-  aggregator: { registration: AggregatorRegistration; options: Record<string, unknown> };
+  /** The configured aggregator, its options parsed; the method builds one per encoder. */
+  aggregator: { registration: AggregatorRegistration; options: RawOptions };
   container: DependencyContainer;
   seed: number;
 }
-export type MethodRegistration = Registration<(ctx: MethodContext) => Method>;
+export type MethodRegistration = Registration<
+  (options: RawOptions | undefined, ctx: MethodContext) => Method
+>;
 
 // ---------------------------------------------------------------- optimization
 
@@ -155,11 +221,11 @@ export interface Optimizer {
   loadStateTensors(state: Map<string, tf.Tensor>): void;
   dispose(): void;
 }
-export type OptimizerRegistration = Registration<(options: Record<string, unknown>) => Optimizer>;
+export type OptimizerRegistration = Registration<(options?: RawOptions) => Optimizer>;
 
 /** Learning rate at a step (0-based) of a run of totalSteps. */
 export type LrSchedule = (step: number, totalSteps: number) => number;
-export type LrScheduleRegistration = Registration<(options: Record<string, unknown>) => LrSchedule>;
+export type LrScheduleRegistration = Registration<(options?: RawOptions) => LrSchedule>;
 
 // ---------------------------------------------------------------- data
 
@@ -185,7 +251,7 @@ export interface Dataset {
   readonly classNames?: string[];
   get(index: number): Promise<Sample>;
 }
-export type DatasetRegistration = Registration<(options: Record<string, unknown>) => Promise<Dataset>>;
+export type DatasetRegistration = Registration<(options?: RawOptions) => Promise<Dataset>>;
 
 /** Deterministic random source handed to transforms. */
 export interface Rng {
@@ -200,7 +266,7 @@ export interface Transform {
   readonly name: string;
   apply(image: Image, rng: Rng): Image;
 }
-export type TransformRegistration = Registration<(options: Record<string, unknown>) => Transform>;
+export type TransformRegistration = Registration<(options?: RawOptions) => Transform>;
 
 /** Two augmented views of one image, normalised, at the output size. */
 export interface ViewPipeline {
@@ -208,7 +274,7 @@ export interface ViewPipeline {
   views(image: Image, rng: Rng): [Image, Image];
 }
 export type ViewPipelineRegistration = Registration<
-  (options: Record<string, unknown> & { outputSize: number }, container: DependencyContainer) => ViewPipeline
+  (options: RawOptions & { outputSize: number }, container: DependencyContainer) => ViewPipeline
 >;
 
 // ---------------------------------------------------------------- backends
@@ -231,7 +297,7 @@ export interface BackendProvider {
   /** Registers and activates the tfjs backend (and any kernels it needs). */
   activate(options: { threads?: number }): Promise<void>;
 }
-export type BackendRegistration = Registration<() => BackendProvider>;
+export type BackendRegistration = Registration<(options?: RawOptions) => BackendProvider>;
 
 // ---------------------------------------------------------------- plugins
 

@@ -9,7 +9,6 @@ export * from './datasets/cluttered';
 export { supportsInPlace, type InPlaceTransform } from './scratch';
 export {
   datasetRegistrations,
-  parseOptions,
   datasetSplitSchema,
   imageSizeSchema,
   transformRegistrations,

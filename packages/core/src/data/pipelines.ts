@@ -1,4 +1,5 @@
 import type { Image, Rng, Transform, TransformRegistration, ViewPipeline } from '../contracts';
+import { markParsed } from '../di/define';
 import { cloneImage } from './image';
 import { supportsInPlace } from './scratch';
 import { IMAGENET_MEAN, IMAGENET_STD } from './transforms/color';
@@ -40,7 +41,8 @@ export function buildTransforms(
           .join('; ');
         throw new Error(`${at} (${config.type}): invalid options: ${issues}`);
       }
-      options = parsed.data as Record<string, unknown>;
+      // Parsed here, with the view's position in the message; create takes them as they are.
+      options = markParsed(parsed.data as Record<string, unknown>);
     }
     return reg.create(options);
   });

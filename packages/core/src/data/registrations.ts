@@ -7,6 +7,7 @@ import type {
   ViewPipelineRegistration,
 } from '../contracts';
 import { Tokens } from '../contracts/tokens';
+import { defineAsyncRegistration, defineRegistration } from '../di/define';
 import { ClutteredDataset, CLUTTERED_SHAPES } from './datasets/cluttered';
 import {
   buildTransforms,
@@ -29,18 +30,6 @@ import {
 import { HorizontalFlip, RandomResizedCrop } from './transforms/geometric';
 
 const PLUGIN = '@selfsup/core';
-
-/** Parses with `schema`, turning zod issues into one message that names the registration and key. */
-export function parseOptions<S extends z.ZodTypeAny>(schema: S, options: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(options ?? {});
-  if (!result.success) {
-    const issues = result.error.issues
-      .map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`)
-      .join('; ');
-    throw new Error(`${what}: invalid options: ${issues}`);
-  }
-  return result.data;
-}
 
 const posInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -69,15 +58,14 @@ const clutteredSchema = z
   .strict();
 
 export const datasetRegistrations: DatasetRegistration[] = [
-  {
+  defineAsyncRegistration({
     type: 'cluttered',
     plugin: PLUGIN,
     description:
       'Built-in synthetic "cluttered objects": shapes of up to 10 classes over a cluttered background, with class+1 masks',
     optionsSchema: clutteredSchema,
-    create: async (options) =>
-      new ClutteredDataset(parseOptions(clutteredSchema, options, "dataset 'cluttered'")),
-  },
+    create: async (options) => new ClutteredDataset(options),
+  }),
 ];
 
 // ---------------------------------------------------------------- transforms
@@ -129,13 +117,7 @@ function transform<S extends z.ZodTypeAny>(
   schema: S,
   make: (o: z.output<S>) => import('../contracts').Transform,
 ): TransformRegistration {
-  return {
-    type,
-    plugin: PLUGIN,
-    description,
-    optionsSchema: schema,
-    create: (options) => make(parseOptions(schema, options, `transform '${type}'`)),
-  };
+  return defineRegistration({ type, plugin: PLUGIN, description, optionsSchema: schema, create: make });
 }
 
 export const transformRegistrations: TransformRegistration[] = [
@@ -223,13 +205,12 @@ function preset(
   description: string,
   configs: (o: PresetOptions) => [TransformConfig[], TransformConfig[]],
 ): ViewPipelineRegistration {
-  return {
+  return defineRegistration({
     type,
     plugin: PLUGIN,
     description,
     optionsSchema: presetSchema,
-    create: (options, container): ViewPipeline => {
-      const o = parseOptions(presetSchema, options, `view pipeline '${type}'`);
+    create: (o, container: DependencyContainer): ViewPipeline => {
       const [c1, c2] = configs(o);
       const registry = transformRegistry(container);
       return new TwoViewPipeline(
@@ -239,7 +220,7 @@ function preset(
         type,
       );
     },
-  };
+  });
 }
 
 export const viewPipelineRegistrations: ViewPipelineRegistration[] = [
@@ -249,13 +230,12 @@ export const viewPipelineRegistrations: ViewPipelineRegistration[] = [
     byolViewConfigs,
   ),
   preset('mocov2', 'MoCo v2 symmetric views: blur p0.5, jitter saturation 0.4', mocov2ViewConfigs),
-  {
+  defineRegistration({
     type: 'two_view',
     plugin: PLUGIN,
     description: 'Two views from lists of transform configs {type, ...options} (view1, view2)',
     optionsSchema: twoViewSchema,
-    create: (options, container): ViewPipeline => {
-      const o = parseOptions(twoViewSchema, options, "view pipeline 'two_view'");
+    create: (o, container: DependencyContainer): ViewPipeline => {
       const registry = transformRegistry(container);
       return new TwoViewPipeline(
         o.outputSize,
@@ -263,5 +243,5 @@ export const viewPipelineRegistrations: ViewPipelineRegistration[] = [
         buildTransforms(o.view2 as TransformConfig[], registry, "view pipeline 'two_view' view2"),
       );
     },
-  },
+  }),
 ];

@@ -5,9 +5,19 @@ import type { SeamName } from '../contracts/tokens';
  * Strings only: core never imports a plugin.
  */
 export const KNOWN_PROVIDERS: Partial<Record<SeamName, Record<string, string>>> = {
-  Method: { byol: '@selfsup/plugin-byol', moco: '@selfsup/plugin-moco' },
+  Method: {
+    byol: '@selfsup/plugin-byol',
+    moco: '@selfsup/plugin-moco',
+    simsiam: '@selfsup/plugin-simsiam',
+    simclr: '@selfsup/plugin-simclr',
+  },
   Aggregator: { lewel: '@selfsup/plugin-lewel' },
-  Loss: { normalized_mse: '@selfsup/plugin-byol', info_nce: '@selfsup/plugin-moco' },
+  Loss: {
+    normalized_mse: '@selfsup/plugin-byol',
+    info_nce: '@selfsup/plugin-moco',
+    negative_cosine: '@selfsup/plugin-simsiam',
+    nt_xent: '@selfsup/plugin-simclr',
+  },
   Backend: {
     wasm: '@selfsup/backend-wasm',
     'node-gpu': '@selfsup/backend-node (+ @tensorflow/tfjs-node-gpu)',

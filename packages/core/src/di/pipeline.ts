@@ -8,6 +8,7 @@ import type {
   Optimizer,
   OptimizerRegistration,
   Plugin,
+  RawOptions,
   Registration,
 } from '../contracts';
 import {
@@ -21,6 +22,7 @@ import {
 } from '../config/schema';
 import { corePlugin } from '../plugins/core-plugin';
 import { resolveType } from './registry';
+import { markParsed } from './define';
 import type { SeamName } from '../contracts/tokens';
 
 export interface PipelineOptions {
@@ -50,20 +52,23 @@ export function createRegistryContainer(plugins: Plugin[] = [], parent: Dependen
   return child;
 }
 
+/**
+ * The registration of `spec`'s type and its options, parsed here once by its schema (errors
+ * name the config key); create takes them as they are.
+ */
 function resolveWithOptions<R extends Registration<unknown>>(
   container: DependencyContainer,
   seam: SeamName,
   spec: SelfsupConfig['method'],
   key: string,
   source: string,
-): { registration: R; options: Record<string, unknown> } {
+): { registration: R; options: RawOptions } {
   const { type, options } = splitTypeSpec(spec);
   const registration = resolveType<R>(container, seam, type, `${source}: ${key}`);
   const parsed = registration.optionsSchema
-    ? (parseWith(registration.optionsSchema, options, `${source} (${key} '${type}')`, key) as Record<
-        string,
-        unknown
-      >)
+    ? markParsed(
+        parseWith(registration.optionsSchema, options, `${source} (${key} '${type}')`, key) as RawOptions,
+      )
     : options;
   return { registration, options: parsed };
 }
@@ -109,8 +114,7 @@ export function createPipeline(
   const method = resolveWithOptions<MethodRegistration>(container, 'Method', config.method, 'method', source);
 
   const built = disposingOnThrow(() =>
-    method.registration.create({
-      options: method.options,
+    method.registration.create(method.options, {
       buildBackbone: () => backbone.registration.create(backbone.options, seed),
       aggregator,
       container,

@@ -1,5 +1,13 @@
 import { tf } from '../tf';
-import type { Aggregator, AggregatorRegistration, EncoderOutput, ProjectionHead } from '../contracts';
+import { z } from 'zod';
+import type {
+  Aggregator,
+  AggregatorContext,
+  AggregatorRegistration,
+  EncoderOutput,
+  ProjectionHead,
+} from '../contracts';
+import { defineRegistration } from '../di/define';
 import { Module } from '../nn/module';
 
 /** The default aggregator: global average pooling, then the method's head (`neck`). */
@@ -23,9 +31,10 @@ export class GlobalAggregator extends Module implements Aggregator {
   }
 }
 
-export const globalAggregatorRegistration: AggregatorRegistration = {
+export const globalAggregatorRegistration: AggregatorRegistration = defineRegistration({
   type: 'global',
   plugin: '@selfsup/core',
   description: 'global average pooling + the method head (one embedding per image)',
-  create: (ctx) => new GlobalAggregator(ctx.makeHead(ctx.inChannels)),
-};
+  optionsSchema: z.object({}).strict(),
+  create: (_options, ctx: AggregatorContext) => new GlobalAggregator(ctx.makeHead(ctx.inChannels)),
+});

@@ -1,4 +1,6 @@
 export { BaseMethod, l2normalize } from './base-method';
-export type { HeadSpec } from './base-method';
+export type { MethodSpec, ViewPair } from './base-method';
+export { MomentumMethod } from './momentum-method';
+export type { EmaSchedule } from './momentum-method';
 export { Encoder } from './encoder';
 export { GlobalAggregator, globalAggregatorRegistration } from './global-aggregator';

@@ -27,3 +27,15 @@ export function normalizeL2<T extends tf.Tensor>(x: T, axis = -1, eps = 1e-12): 
   });
   return (fn as unknown as (t: tf.Tensor) => T)(x);
 }
+
+/**
+ * The identity whose gradient is zero (TensorFlow's tf.stop_gradient, PyTorch's x.detach()
+ * inside a graph): what flows through it is treated as a constant by the tape.
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const fn = tf.customGrad((xIn) => ({
+    value: tf.clone(xIn as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  }));
+  return (fn as unknown as (t: tf.Tensor) => T)(x);
+}

@@ -10,6 +10,11 @@ export interface TokenwiseMLPOptions {
   outDim: number;
   /** Linear(no bias) - BN - ReLU - Linear(no bias) (BYOL form) when true; Linear - ReLU - Linear with biases otherwise (MoCo v2 form). */
   batchNorm: boolean;
+  /**
+   * Append `mlp.4` = BatchNorm(outDim, affine false) on the output: SimSiam's projector ends in
+   * a BN without affine parameters. Default false.
+   */
+  outputBatchNorm?: boolean;
   seed: number;
 }
 
@@ -32,6 +37,7 @@ export class TokenwiseMLP extends Module implements ProjectionHead {
     const layers: Layer[] = [new Linear(opts.inDim, opts.hiddenDim, { bias, rng, layout: 'tokenwise' })];
     if (opts.batchNorm) layers.push(new BatchNorm(opts.hiddenDim));
     layers.push(new ReLU(), new Linear(opts.hiddenDim, opts.outDim, { bias, rng, layout: 'tokenwise' }));
+    if (opts.outputBatchNorm) layers.push(new BatchNorm(opts.outDim, { affine: false }));
     this.mlp = this.registerModule('mlp', new Sequential(...layers));
   }
 

@@ -44,25 +44,51 @@ export class Conv2d extends Module implements Layer<tf.Tensor4D, tf.Tensor4D> {
   }
 }
 
+export interface BatchNormOptions<Affine extends boolean = boolean> {
+  eps?: number;
+  momentum?: number;
+  /**
+   * Learnable per-channel scale `weight` and shift `bias` (default true). Without them, as
+   * PyTorch's BatchNorm1d(affine=False), the state is running_mean and running_var only.
+   */
+  affine?: Affine;
+}
+
+/** `weight` / `bias` of a BatchNorm: variables when affine, absent otherwise. */
+type AffineParameter<Affine extends boolean> = Affine extends true ? tf.Variable : undefined;
+
 /**
  * BatchNorm over the last (channel) axis with PyTorch semantics: training normalises with the
  * biased batch variance and folds the *unbiased* variance into running_var (momentum 0.1).
  * One class serves BatchNorm1d (tokens [N, C]) and BatchNorm2d (NHWC).
  */
-export class BatchNorm extends Module implements Layer {
-  readonly weight: tf.Variable;
-  readonly bias: tf.Variable;
+export class BatchNorm<Affine extends boolean = true> extends Module implements Layer {
+  readonly eps: number;
+  readonly momentum: number;
+  readonly affine: boolean;
+  readonly weight: AffineParameter<Affine>;
+  readonly bias: AffineParameter<Affine>;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
+  private readonly identityAffine?: [tf.Tensor1D, tf.Tensor1D];
 
   constructor(
     readonly numFeatures: number,
-    readonly eps = 1e-5,
-    readonly momentum = 0.1,
+    options: BatchNormOptions<Affine> = {},
   ) {
     super();
-    this.weight = this.registerParameter('weight', tf.ones([numFeatures]));
-    this.bias = this.registerParameter('bias', tf.zeros([numFeatures]));
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    this.affine = options.affine ?? true;
+    if (this.affine) {
+      this.weight = this.registerParameter('weight', tf.ones([numFeatures])) as AffineParameter<Affine>;
+      this.bias = this.registerParameter('bias', tf.zeros([numFeatures])) as AffineParameter<Affine>;
+    } else {
+      this.weight = undefined as AffineParameter<Affine>;
+      this.bias = undefined as AffineParameter<Affine>;
+      // gamma 1, beta 0 for the shared training kernel; constants, so their gradients go nowhere.
+      this.identityAffine = [tf.keep(tf.ones([numFeatures])), tf.keep(tf.zeros([numFeatures]))];
+    }
     this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
   }
@@ -70,7 +96,9 @@ export class BatchNorm extends Module implements Layer {
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.training) {
       const inv = tf.rsqrt(tf.add(this.runningVar, this.eps));
-      return tf.add(tf.mul(tf.sub(x, this.runningMean), tf.mul(inv, this.weight)), this.bias);
+      const centered = tf.sub(x, this.runningMean);
+      if (this.weight === undefined || this.bias === undefined) return tf.mul(centered, inv);
+      return tf.add(tf.mul(centered, tf.mul(inv, this.weight)), this.bias);
     }
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const count = x.size / this.numFeatures;
@@ -127,7 +155,13 @@ export class BatchNorm extends Module implements Layer {
         },
       };
     });
-    return (fn as unknown as (...t: tf.Tensor[]) => tf.Tensor)(x, this.weight, this.bias);
+    const [gamma, beta]: tf.Tensor[] = this.identityAffine ?? [this.weight!, this.bias!];
+    return (fn as unknown as (...t: tf.Tensor[]) => tf.Tensor)(x, gamma, beta);
+  }
+
+  override dispose(): void {
+    if (this.identityAffine) tf.dispose(this.identityAffine);
+    super.dispose();
   }
 
   private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { LrScheduleRegistration, OptimizerRegistration } from '../contracts';
+import { defineRegistration } from '../di/define';
 import { LARS } from './lars';
 import { SGD } from './sgd';
 import { constantLr, warmupCosineLr } from './schedules';
@@ -35,35 +36,35 @@ export const warmupCosineOptionsSchema = z
 export const constantLrOptionsSchema = z.object({ baseLr: nonNegative }).strict();
 
 export const optimizerRegistrations: OptimizerRegistration[] = [
-  {
+  defineRegistration({
     type: 'sgd',
     plugin: PLUGIN,
     description: 'SGD with momentum; weight decay on rank > 1 params only (MoCo family)',
     optionsSchema: sgdOptionsSchema,
-    create: (options) => new SGD(sgdOptionsSchema.parse(options)),
-  },
-  {
+    create: (options) => new SGD(options),
+  }),
+  defineRegistration({
     type: 'lars',
     plugin: PLUGIN,
     description: 'LARS; BN affine and biases excluded from adaptation and decay (BYOL family)',
     optionsSchema: larsOptionsSchema,
-    create: (options) => new LARS(larsOptionsSchema.parse(options)),
-  },
+    create: (options) => new LARS(options),
+  }),
 ];
 
 export const lrScheduleRegistrations: LrScheduleRegistration[] = [
-  {
+  defineRegistration({
     type: 'warmup_cosine',
     plugin: PLUGIN,
     description: 'linear warm-up over warmupSteps, then cosine decay to finalLr (per step)',
     optionsSchema: warmupCosineOptionsSchema,
-    create: (options) => warmupCosineLr(warmupCosineOptionsSchema.parse(options)),
-  },
-  {
+    create: (options) => warmupCosineLr(options),
+  }),
+  defineRegistration({
     type: 'constant',
     plugin: PLUGIN,
     description: 'the same lr at every step',
     optionsSchema: constantLrOptionsSchema,
-    create: (options) => constantLr(constantLrOptionsSchema.parse(options).baseLr),
-  },
+    create: (options) => constantLr(options.baseLr),
+  }),
 ];

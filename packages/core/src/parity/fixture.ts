@@ -8,13 +8,17 @@ const fixtureSchema = z.object({
   seed: z.number().optional(),
   config: z
     .object({
-      method: z.enum(['byol', 'moco', 'lewel_b', 'lewel_m']),
+      /** A registered method type, `lewel_<method>` for it with the lewel aggregator, or lewel_b / lewel_m. */
+      method: z.string().min(1),
       widths: z.array(z.number().int().positive()).min(1),
       blocks: z.array(z.number().int().positive()).min(1),
       block: z.enum(['basic', 'bottleneck']).default('basic'),
       stem: z.enum(['cifar', 'imagenet']).default('cifar'),
       hid: z.number().int().positive(),
       dim: z.number().int().positive(),
+      head: z.string().optional(),
+      pred_hid: z.number().int().positive().optional(),
+      proj_out_bn: z.boolean().optional(),
       heads: z.number().int().positive().optional(),
       scale: z.number().positive().optional(),
       l2norm: z.boolean().optional(),
@@ -33,11 +37,14 @@ const fixtureSchema = z.object({
     momentum: z.number().nonnegative(),
     eta: z.number().positive().optional(),
   }),
-  ema: z.object({
-    base_momentum: z.number().min(0).max(1),
-    schedule: z.enum(['cosine', 'constant']),
-    total_steps: z.number().int().positive(),
-  }),
+  /** null: the method has no target network. */
+  ema: z
+    .object({
+      base_momentum: z.number().min(0).max(1),
+      schedule: z.enum(['cosine', 'constant']),
+      total_steps: z.number().int().positive(),
+    })
+    .nullable(),
   steps: z
     .array(
       z.object({
@@ -84,25 +91,37 @@ export function parseParityFixture(dir: string, files: ParityFixtureFiles): Pari
   return { dir, spec, init, inputs, expected };
 }
 
+/** The reference's names for a method with the lewel aggregator. */
+const LEWEL_ALIASES: Record<string, string> = { lewel_b: 'byol', lewel_m: 'moco' };
+
+/** Fixture config keys that are method options, under the option's name in selfsup. */
+const METHOD_OPTION_KEYS = {
+  hid: 'hiddenDim',
+  dim: 'outDim',
+  head: 'head',
+  pred_hid: 'predictorHiddenDim',
+  proj_out_bn: 'outputBatchNorm',
+  queue: 'queueSize',
+  temperature: 'temperature',
+  symmetric: 'symmetric',
+} as const;
+
 /**
  * The selfsup config that builds the reference's model. The reference's variant names map to
- * method + aggregator: lewel_b = byol + lewel, lewel_m = moco + lewel.
+ * method + aggregator: lewel_b = byol + lewel, lewel_m = moco + lewel, lewel_<m> = <m> + lewel.
+ * Only the keys the fixture has become method options, so the method's schema names any it
+ * does not take.
  */
 export function fixtureToConfig(spec: ParityFixtureSpec): SelfsupConfigInput {
   const c = spec.config;
-  const base = c.method === 'lewel_b' ? 'byol' : c.method === 'lewel_m' ? 'moco' : c.method;
-  const lewel = c.method.startsWith('lewel');
-  const method: { type: string } & Record<string, unknown> = {
-    type: base,
-    hiddenDim: c.hid,
-    outDim: c.dim,
-    baseMomentum: spec.ema.base_momentum,
-  };
-  if (base === 'moco') {
-    if (c.queue !== undefined) method.queueSize = c.queue;
-    if (c.temperature !== undefined) method.temperature = c.temperature;
-    if (c.symmetric !== undefined) method.symmetric = c.symmetric;
+  const lewel = c.method.startsWith('lewel_');
+  const base = LEWEL_ALIASES[c.method] ?? (lewel ? c.method.slice('lewel_'.length) : c.method);
+  const method: { type: string } & Record<string, unknown> = { type: base };
+  for (const [key, option] of Object.entries(METHOD_OPTION_KEYS)) {
+    const value = c[key as keyof typeof c];
+    if (value !== undefined) method[option] = value;
   }
+  if (spec.ema) method.baseMomentum = spec.ema.base_momentum;
   const aggregator = lewel
     ? {
         type: 'lewel',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { BackboneRegistration, HeadRegistration, Plugin } from '../contracts';
+import type { BackboneRegistration, HeadContext, HeadRegistration, Plugin } from '../contracts';
+import { defineRegistration } from '../di/define';
 import { registerType } from '../di/registry';
 import { ResNet, RESNET_PRESETS, resnetWidths } from '../nn/resnet';
 import { TokenwiseMLP } from '../nn/heads';
@@ -32,47 +33,54 @@ const customOptions = z
   })
   .strict();
 
-const presetRegistrations: BackboneRegistration[] = Object.entries(RESNET_PRESETS).map(([type, preset]) => ({
-  type,
-  plugin: PLUGIN,
-  description: `torchvision ${type} without fc; options stem (imagenet|cifar), widthMultiplier`,
-  optionsSchema: presetOptions,
-  create: (options, seed) => {
-    const o = presetOptions.parse(options);
-    return new ResNet({
-      ...preset,
-      widths: resnetWidths(o.widthMultiplier),
-      stem: o.stem,
-      inChannels: o.inChannels,
-      seed,
-    });
-  },
-}));
+const presetRegistrations: BackboneRegistration[] = Object.entries(RESNET_PRESETS).map(([type, preset]) =>
+  defineRegistration({
+    type,
+    plugin: PLUGIN,
+    description: `torchvision ${type} without fc; options stem (imagenet|cifar), widthMultiplier`,
+    optionsSchema: presetOptions,
+    create: (o, seed: number) =>
+      new ResNet({
+        ...preset,
+        widths: resnetWidths(o.widthMultiplier),
+        stem: o.stem,
+        inChannels: o.inChannels,
+        seed,
+      }),
+  }),
+);
 
-const customResNet: BackboneRegistration = {
+const customResNet: BackboneRegistration = defineRegistration({
   type: 'resnet',
   plugin: PLUGIN,
   description: 'ResNet with explicit block kind, blocks and widths per stage',
   optionsSchema: customOptions,
-  create: (options, seed) => new ResNet({ ...customOptions.parse(options), seed }),
-};
+  create: (o, seed: number) => new ResNet({ ...o, seed }),
+});
 
-const headOptions = z.object({}).strict();
+const mlpBnOptions = z
+  .object({
+    /** Append an affine-free BatchNorm on the output as `mlp.4` (SimSiam's projector). */
+    outputBatchNorm: z.boolean().default(false),
+  })
+  .strict();
 const headRegistrations: HeadRegistration[] = [
-  {
+  defineRegistration({
     type: 'mlp_bn',
     plugin: PLUGIN,
-    description: 'Linear(no bias) - BN - ReLU - Linear(no bias), per token (BYOL form)',
-    optionsSchema: headOptions,
-    create: (spec) => new TokenwiseMLP({ ...spec, batchNorm: true }),
-  },
-  {
+    description:
+      'Linear(no bias) - BN - ReLU - Linear(no bias), per token (BYOL form); outputBatchNorm adds BN(affine=False)',
+    optionsSchema: mlpBnOptions,
+    create: (o, dims: HeadContext) =>
+      new TokenwiseMLP({ ...dims, batchNorm: true, outputBatchNorm: o.outputBatchNorm }),
+  }),
+  defineRegistration({
     type: 'mlp',
     plugin: PLUGIN,
     description: 'Linear - ReLU - Linear with biases, per token (MoCo v2 form)',
-    optionsSchema: headOptions,
-    create: (spec) => new TokenwiseMLP({ ...spec, batchNorm: false }),
-  },
+    optionsSchema: z.object({}).strict(),
+    create: (_o, dims: HeadContext) => new TokenwiseMLP({ ...dims, batchNorm: false }),
+  }),
 ];
 
 /** Core's own building blocks, registered like any plugin's: backbones, heads, the global aggregator, optimizers, datasets and augmentations, the cpu backend. */

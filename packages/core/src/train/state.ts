@@ -11,9 +11,9 @@ export interface EpochMetrics {
   loss: number;
   /** Mean of each loss term over the epoch. */
   terms: Record<string, number>;
-  /** Learning rate and EMA momentum of the epoch's last step. */
+  /** Learning rate and target EMA momentum of the epoch's last step (ema null: no target network). */
   lr: number;
-  ema: number;
+  ema: number | null;
   /** Training throughput of the epoch (images per second, both views count as one image). */
   imgs_per_s: number;
   /** Wall-clock seconds of the epoch in this process. */
@@ -32,7 +32,8 @@ export interface StepInfo extends StepResult {
   epoch: number;
   batch: number;
   lr: number;
-  ema: number;
+  /** Target EMA momentum of the step; null for a method without a target network. */
+  ema: number | null;
   /** Images per second since the epoch began in this process. */
   imgsPerS: number;
 }
@@ -55,7 +56,7 @@ export interface EpochAccumulator {
 /** Per-step curve kept for the plots, thinned by halving once it exceeds MAX_HISTORY points. */
 export interface History {
   stride: number;
-  points: Array<[step: number, loss: number, lr: number, ema: number]>;
+  points: Array<[step: number, loss: number, lr: number, ema: number | null]>;
 }
 
 const MAX_HISTORY = 4000;
@@ -98,6 +99,11 @@ export function formatEpoch(m: EpochMetrics, epochs: number): string {
   const knn = m.knn === undefined ? '' : ` knn ${m.knn.toFixed(2)}%`;
   return (
     `epoch ${m.epoch}/${epochs}${m.partial ? ' (partial)' : ''} step ${m.step} loss ${m.loss.toFixed(4)} ` +
-    `lr ${m.lr.toExponential(3)} ema ${m.ema.toFixed(5)} ${m.imgs_per_s.toFixed(1)} img/s${knn}`
+    `lr ${m.lr.toExponential(3)}${formatEma(m.ema)} ${m.imgs_per_s.toFixed(1)} img/s${knn}`
   );
+}
+
+/** ` ema 0.99600` for a method with a target network; nothing for one without. */
+export function formatEma(ema: number | null): string {
+  return ema === null ? '' : ` ema ${ema.toFixed(5)}`;
 }

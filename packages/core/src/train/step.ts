@@ -92,7 +92,7 @@ export type StepFn = (
 
 /**
  * One training step: loss and gradients, optimizer update with named gradients, then the
- * method's post-step update (EMA target, queue). A non-finite loss throws NonFiniteLossError
+ * method's post-step update (EMA target with ctx.momentum, queue). A non-finite loss throws NonFiniteLossError
  * before anything is updated. No tensor outlives the call.
  */
 export function trainStep(
@@ -115,7 +115,10 @@ export function trainStep(
   }
 }
 
-/** One optimizer step with gradients by parameter name, then the method's post-step update (EMA, queue). */
+/**
+ * One optimizer step with gradients by parameter name, then the method's post-step update
+ * (the target's EMA with ctx.momentum, the queue).
+ */
 export function applyGradients(
   method: Method,
   optimizer: Optimizer,
@@ -129,5 +132,5 @@ export function applyGradients(
     if (grad !== undefined) params.push({ name: p.name, variable: p.variable, grad });
   }
   optimizer.step(params, ctx.lr);
-  method.afterOptimizerStep(ctx.emaMomentum);
+  method.afterOptimizerStep(ctx);
 }

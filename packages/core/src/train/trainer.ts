@@ -3,7 +3,7 @@ import type { Dataset, Image, LrSchedule, Method, Optimizer, StepResult, ViewPip
 import type { LoadedCheckpoint } from '../io/checkpoint';
 import { exportTrainingTensors, importTrainingTensors } from '../io/trainer-state';
 import type { TensorData } from '../io/safetensors';
-import { emaMomentum, warmupCosineLr } from '../optim/schedules';
+import { warmupCosineLr } from '../optim/schedules';
 import { EpochSampler, makeBatch, type EpochSamplerState } from '../data/batch';
 import { SeededRng } from '../util/random';
 import { NonFiniteLossError, trainStep, type StepFn } from './step';
@@ -93,9 +93,9 @@ export class Trainer {
     return this.sampler.batchesPerEpoch;
   }
 
-  emaAt(step: number): number {
-    const { schedule, baseMomentum } = this.opts.method.ema;
-    return emaMomentum(schedule, baseMomentum, step, this.totalSteps);
+  /** The target network's EMA momentum at a step; null for a method without a target network. */
+  emaAt(step: number): number | null {
+    return this.opts.method.momentumAt?.(step, this.totalSteps) ?? null;
   }
 
   /** The first hook of this class, e.g. `trainer.hook(CheckpointHook)`. */
@@ -176,7 +176,7 @@ export class Trainer {
       let epochStart = performance.now();
       let epochStepsHere = 0;
       let lastLr = NaN;
-      let lastEma = NaN;
+      let lastEma: number | null = null;
       const prefetch = o.prefetch ?? true;
       this.sampler.setState(this.samplerStateAt(step));
       const prepare = (s: number) => {
@@ -256,13 +256,20 @@ export class Trainer {
     }
   }
 
-  private async step(batch: PreparedBatch, lr: number, ema: number, step: number, epoch: number, b: number) {
+  private async step(
+    batch: PreparedBatch,
+    lr: number,
+    ema: number | null,
+    step: number,
+    epoch: number,
+    b: number,
+  ) {
     const v1 = tf.tensor4d(batch.view1, batch.shape);
     const v2 = tf.tensor4d(batch.view2, batch.shape);
     try {
       return (await (this.opts.stepFn ?? trainStep)(this.opts.method, this.opts.optimizer, v1, v2, {
         lr,
-        emaMomentum: ema,
+        momentum: ema ?? undefined,
         step: step + 1,
       })) as StepResult;
     } catch (e) {
@@ -286,7 +293,7 @@ export class Trainer {
     epoch: number;
     step: number;
     lr: number;
-    ema: number;
+    ema: number | null;
     seconds: number;
     imgsPerS: number;
     partial: boolean;

@@ -31,7 +31,7 @@ const weights = (p: Pipeline) =>
   new Map(p.method.stateEntries().map((e) => [e.name, Array.from(e.variable.dataSync())]));
 
 const step = (p: Pipeline, v: [tf.Tensor4D, tf.Tensor4D]) =>
-  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, emaMomentum: p.method.ema.baseMomentum });
+  trainStep(p.method, p.optimizer, v[0], v[1], { lr: p.baseLr, momentum: p.method.momentumAt?.(0, 1) });
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf';
-import { BatchNorm, Conv2d, Linear, MaxPool2d, normalizeL2 } from '../../src/nn';
+import { BatchNorm, Conv2d, Linear, MaxPool2d, normalizeL2, stopGradient } from '../../src/nn';
 import { SeededRng } from '../../src/util/random';
 
 const EPS = 1e-5;
@@ -142,6 +142,71 @@ describe('BatchNorm (PyTorch semantics)', () => {
     expect(grads[bn.runningMean.name]).toBeUndefined();
     tf.dispose([x, value, ...Object.values(grads)]);
     bn.dispose();
+  });
+});
+
+describe('BatchNorm({ affine: false }) (PyTorch BatchNorm1d(affine=False))', () => {
+  it('holds running_mean and running_var only, no parameters', () => {
+    const bn = new BatchNorm(3, { affine: false });
+    expect(bn.stateEntries().map((e) => [e.name, e.kind])).toEqual([
+      ['running_mean', 'buffer'],
+      ['running_var', 'buffer'],
+    ]);
+    expect(bn.weight).toBeUndefined();
+    expect(bn.bias).toBeUndefined();
+    expect(bn.affine).toBe(false);
+    bn.dispose();
+  });
+
+  it('training: y = (x - mean) / sqrt(biased var + eps); the running statistics as with affine', () => {
+    const bn = new BatchNorm(2, { affine: false });
+    const y = tf.tidy(() => bn.forward(tf.tensor2d(CALL1)));
+    const expected = CALL1.flatMap(([a, b]) => [
+      (a - 2.5) / Math.sqrt(1.25 + EPS),
+      (b - 2) / Math.sqrt(4 + EPS),
+    ]);
+    expectClose(values(y), expected);
+    expectClose(values(bn.runningMean), RM1, 6);
+    expectClose(values(bn.runningVar), RV1, 6);
+    bn.eval();
+    const e = tf.tidy(() => bn.forward(tf.tensor2d([[3, -2]])));
+    expectClose(values(e), [(3 - RM1[0]) / Math.sqrt(RV1[0] + EPS), (-2 - RM1[1]) / Math.sqrt(RV1[1] + EPS)]);
+    tf.dispose([y, e]);
+    bn.dispose();
+  });
+
+  it('its input gradient is that of the plain normalisation; nothing is left behind', () => {
+    const bn = new BatchNorm(2, { affine: false });
+    const x = tf.tensor2d(CALL1);
+    const dy = tf.tensor2d(CALL2);
+    const before = tf.memory().numTensors;
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bn.forward(t), dy)))(x);
+    const plain = (t: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, 0);
+      return tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, EPS)));
+    };
+    const gRef = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(plain(t), dy)))(x);
+    expectClose(values(g), values(gRef), 5);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    tf.dispose([g, gRef]);
+    bn.dispose();
+    // The two constants (scale 1, shift 0) it keeps for the training kernel go with it.
+    expect(tf.memory().numTensors).toBe(before - 2 - 2);
+    tf.dispose([x, dy]);
+  });
+});
+
+describe('stopGradient', () => {
+  it('is the identity forward, and no gradient passes back through it', () => {
+    const x = tf.tensor1d([1, -2, 3]);
+    const y = stopGradient(x);
+    expect(values(y)).toEqual([1, -2, 3]);
+    // d/dx of x * sg(x): sg(x) only (the stopped side contributes nothing).
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t, stopGradient(t))))(x);
+    expect(values(g)).toEqual([1, -2, 3]);
+    const none = tf.grad((t: tf.Tensor) => tf.sum(tf.square(stopGradient(t))))(x);
+    expect(values(none)).toEqual([0, 0, 0]);
+    tf.dispose([x, y, g, none]);
   });
 });
 

@@ -5,14 +5,15 @@ import { SeededRng } from '../../src/util/random';
 import type {
   Backbone,
   Dataset,
-  EmaSchedule,
   Image,
   LossOutput,
   Method,
   Rng,
   Sample,
+  StepContext,
   ViewPipeline,
 } from '../../src/contracts';
+import { emaMomentum } from '../../src/optim/schedules';
 import type { StateEntry } from '../../src/nn/module';
 
 function randn(shape: number[], rng: SeededRng, scale: number): tf.Tensor {
@@ -59,8 +60,8 @@ export interface FakeMethodOptions {
  */
 export class FakeMethod extends Module implements Method {
   readonly type = 'fake';
-  readonly ema: EmaSchedule = { schedule: 'cosine', baseMomentum: 0.9 };
   readonly defaultOptimizer = { type: 'sgd' };
+  readonly defaultViews = 'byol';
   readonly backbone: FakeBackbone;
   readonly w: tf.Variable;
   readonly b: tf.Variable;
@@ -104,11 +105,17 @@ export class FakeMethod extends Module implements Method {
     return { loss, terms: { mse, penalty }, outputs: { p1 } };
   }
 
-  afterOptimizerStep(emaMomentum: number): void {
+  /** Cosine EMA from 0.9. */
+  momentumAt(step: number, totalSteps: number): number {
+    return emaMomentum('cosine', 0.9, step, totalSteps);
+  }
+
+  afterOptimizerStep(ctx: StepContext): void {
+    const m = ctx.momentum!;
     this.updates++;
-    this.momenta.push(emaMomentum);
+    this.momenta.push(m);
     tf.tidy(() => {
-      this.targetW.assign(tf.add(tf.mul(this.targetW, emaMomentum), tf.mul(this.w, 1 - emaMomentum)));
+      this.targetW.assign(tf.add(tf.mul(this.targetW, m), tf.mul(this.w, 1 - m)));
     });
   }
 

@@ -24,7 +24,7 @@ describe('trainStep', () => {
     const [v1, v2] = views(1);
     const counts: number[] = [];
     for (let i = 1; i <= 10; i++) {
-      const r = trainStep(method, opt, v1, v2, { lr: 0.1, emaMomentum: 0.5 + i / 100 });
+      const r = trainStep(method, opt, v1, v2, { lr: 0.1, momentum: 0.5 + i / 100 });
       expect(Number.isFinite(r.loss)).toBe(true);
       expect(r.loss).toBeCloseTo(r.terms.mse + r.terms.penalty, 5);
       counts.push(tf.memory().numTensors);
@@ -52,7 +52,7 @@ describe('trainStep', () => {
     const before = tf.memory().numTensors;
     const res = trainStep(b, new SGD({ momentum: 0.9, weightDecay: 0 }), v1, v2, {
       lr: 0.5,
-      emaMomentum: 0.9,
+      momentum: 0.9,
     });
     expect(res.loss).toBeCloseTo(loss, 6);
     const w1 = Array.from(b.w.dataSync());
@@ -68,12 +68,12 @@ describe('trainStep', () => {
     const method = new FakeMethod({ nanAtCall: 2 });
     const opt = new SGD({ weightDecay: 0 });
     const [v1, v2] = views(4);
-    trainStep(method, opt, v1, v2, { lr: 0.1, emaMomentum: 0.9, step: 1 });
+    trainStep(method, opt, v1, v2, { lr: 0.1, momentum: 0.9, step: 1 });
     const before = snapshot(method);
     const tensors = tf.memory().numTensors;
     let err: unknown;
     try {
-      trainStep(method, opt, v1, v2, { lr: 0.1, emaMomentum: 0.9, step: 2 });
+      trainStep(method, opt, v1, v2, { lr: 0.1, momentum: 0.9, step: 2 });
     } catch (e) {
       err = e;
     }

@@ -214,7 +214,7 @@ function isOptional(schema: ZodTypeAny | undefined, key: string): boolean {
 /** The method's own augmentation unless `data.views` names another. */
 export function buildViews(session: { config: SelfsupConfig; pipeline: Pipeline }): ViewPipeline {
   const { config, pipeline } = session;
-  const type = config.data.views ?? (pipeline.method.ema.schedule === 'constant' ? 'mocov2' : 'byol');
+  const type = config.data.views ?? pipeline.method.defaultViews;
   const reg = resolveType<ViewPipelineRegistration>(pipeline.container, 'ViewPipeline', type, 'data.views');
   return reg.create({ outputSize: config.data.imageSize }, pipeline.container);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   datasetSplitSchema as split,
   imageSizeSchema as size,
-  parseOptions,
+  defineAsyncRegistration,
   registerType,
   type DatasetRegistration,
   type Plugin,
@@ -41,50 +41,41 @@ const fashionMnistSchema = z
   .strict();
 /** Datasets read from files: image folders, CIFAR binaries, MNIST/Fashion-MNIST IDX files. */
 export const fileDatasetRegistrations: DatasetRegistration[] = [
-  {
+  defineAsyncRegistration({
     type: 'image_folder',
     plugin: PLUGIN,
     description: 'PNG/JPEG folder; class subfolders give labels, a flat folder is unlabelled',
     optionsSchema: imageFolderSchema,
-    create: async (options) =>
-      ImageFolderDataset.load(parseOptions(imageFolderSchema, options, "dataset 'image_folder'")),
-  },
-  {
+    create: (options) => ImageFolderDataset.load(options),
+  }),
+  defineAsyncRegistration({
     type: 'cifar10',
     plugin: PLUGIN,
     description: 'CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)',
     optionsSchema: cifar10Schema,
-    create: async (options) =>
-      CifarDataset.load('cifar10', parseOptions(cifar10Schema, options, "dataset 'cifar10'")),
-  },
-  {
+    create: (options) => CifarDataset.load('cifar10', options),
+  }),
+  defineAsyncRegistration({
     type: 'cifar100',
     plugin: PLUGIN,
     description: 'CIFAR-100 binary version (train.bin, test.bin; fine or coarse labels)',
     optionsSchema: cifar100Schema,
-    create: async (options) =>
-      CifarDataset.load('cifar100', parseOptions(cifar100Schema, options, "dataset 'cifar100'")),
-  },
-  {
+    create: (options) => CifarDataset.load('cifar100', options),
+  }),
+  defineAsyncRegistration({
     type: 'mnist',
     plugin: PLUGIN,
     description: 'MNIST IDX files (gzipped or raw), 1-channel 28x28',
     optionsSchema: mnistSchema,
-    create: async (options) =>
-      MnistDataset.load('mnist', MNIST_CLASSES, parseOptions(mnistSchema, options, "dataset 'mnist'")),
-  },
-  {
+    create: (options) => MnistDataset.load('mnist', MNIST_CLASSES, options),
+  }),
+  defineAsyncRegistration({
     type: 'fashion_mnist',
     plugin: PLUGIN,
     description: `Fashion-MNIST IDX files (default path ${DEFAULT_FASHION_MNIST_PATH}, Debian dataset-fashion-mnist)`,
     optionsSchema: fashionMnistSchema,
-    create: async (options) =>
-      MnistDataset.load(
-        'fashion_mnist',
-        FASHION_MNIST_CLASSES,
-        parseOptions(fashionMnistSchema, options, "dataset 'fashion_mnist'"),
-      ),
-  },
+    create: (options) => MnistDataset.load('fashion_mnist', FASHION_MNIST_CLASSES, options),
+  }),
 ];
 
 export const fileDatasetsPlugin: Plugin = {

@@ -20,6 +20,8 @@ export const OFFICIAL_PLUGIN_PACKAGES = [
   '@selfsup/plugin-byol',
   '@selfsup/plugin-moco',
   '@selfsup/plugin-lewel',
+  '@selfsup/plugin-simsiam',
+  '@selfsup/plugin-simclr',
   '@selfsup/backend-wasm',
   '@selfsup/backend-node',
 ];

@@ -72,7 +72,7 @@ describe('data parallel over worker_threads', () => {
     let afterFirst = 0;
     for (let s = 1; s <= 4; s++) {
       const [v1, v2] = batch(10 + s, 8);
-      const ctx = { lr: 0.1, emaMomentum: 0.9, step: s };
+      const ctx = { lr: 0.1, momentum: 0.9, step: s };
       const a = trainStep(single.method, single.optimizer, v1, v2, ctx);
       const b = await dp.step(multi.method, multi.optimizer, v1, v2, ctx);
       expect(b.loss).toBeCloseTo(a.loss, 4);
@@ -97,7 +97,7 @@ describe('data parallel over worker_threads', () => {
         for (let s = 1; s <= 3; s++) {
           const [v1, v2] = batch(20 + s, 9);
           losses.push(
-            (await r.step(p.method, p.optimizer, v1, v2, { lr: 0.1, emaMomentum: 0.9, step: s })).loss,
+            (await r.step(p.method, p.optimizer, v1, v2, { lr: 0.1, momentum: 0.9, step: s })).loss,
           );
           v1.dispose();
           v2.dispose();

@@ -18,7 +18,7 @@ async function failingRun(fault: FaultInjection, stepTimeoutMs?: number) {
   try {
     for (let s = 1; s <= 3; s++) {
       t0 = performance.now();
-      await dp.step(p.method, p.optimizer, v1, v2, { lr: 0.1, emaMomentum: 0.9, step: s });
+      await dp.step(p.method, p.optimizer, v1, v2, { lr: 0.1, momentum: 0.9, step: s });
     }
     return { error: undefined, seconds: 0, dp };
   } catch (err) {

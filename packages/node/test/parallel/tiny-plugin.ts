@@ -11,11 +11,11 @@ import { SeededRng } from '@selfsup/core';
 import type {
   Backbone,
   BackboneRegistration,
-  EmaSchedule,
   LossOutput,
   Method,
   MethodRegistration,
   Plugin,
+  StepContext,
 } from '@selfsup/core';
 
 const randn = (shape: number[], seed: number, scale: number) => {
@@ -43,8 +43,8 @@ const Q = 12;
 
 class TinyMethod extends Module implements Method {
   readonly type = 'dp_tiny';
-  readonly ema: EmaSchedule = { schedule: 'constant', baseMomentum: 0.9 };
   readonly defaultOptimizer = { type: 'sgd', lr: 0.1 };
+  readonly defaultViews = 'byol';
   readonly backbone: TinyConv;
   readonly head: tf.Variable;
   readonly targetHead: tf.Variable;
@@ -84,7 +84,13 @@ class TinyMethod extends Module implements Method {
     this.pending = tf.keep(tf.clone(state.z));
   }
 
-  afterOptimizerStep(m: number): void {
+  /** Constant EMA momentum. */
+  momentumAt(): number {
+    return 0.9;
+  }
+
+  afterOptimizerStep({ momentum }: StepContext): void {
+    const m = momentum!;
     tf.tidy(() => {
       this.targetHead.assign(tf.add(tf.mul(this.targetHead, m), tf.mul(this.head, 1 - m)));
       if (this.pending) {
@@ -111,7 +117,7 @@ const backbone: BackboneRegistration = {
 const method: MethodRegistration = {
   type: 'dp_tiny',
   plugin: PLUGIN,
-  create: (ctx) => new TinyMethod(ctx.seed, ctx.buildBackbone),
+  create: (_options, ctx) => new TinyMethod(ctx.seed, ctx.buildBackbone),
 };
 
 export const tinyPlugin: Plugin = {

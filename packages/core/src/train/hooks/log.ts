@@ -1,5 +1,5 @@
 import type { TrainerHook } from '../hook';
-import { formatEpoch, type EpochMetrics, type StepInfo } from '../state';
+import { formatEma, formatEpoch, type EpochMetrics, type StepInfo } from '../state';
 import type { Trainer } from '../trainer';
 
 /** Plain progress lines through the trainer's log: every N steps and at each epoch's end. */
@@ -13,7 +13,7 @@ export class LogHook implements TrainerHook {
     if (this.everySteps <= 0 || s.step % this.everySteps !== 0) return;
     trainer.log(
       `epoch ${s.epoch}/${trainer.opts.epochs} step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} ` +
-        `lr ${s.lr.toExponential(3)} ema ${s.ema.toFixed(5)} ${s.imgsPerS.toFixed(1)} img/s`,
+        `lr ${s.lr.toExponential(3)}${formatEma(s.ema)} ${s.imgsPerS.toFixed(1)} img/s`,
     );
   }
 

@@ -67,7 +67,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
       const t0 = performance.now();
       await runner.step(pipeline.method, pipeline.optimizer, v1, v2, {
         lr: pipeline.baseLr,
-        emaMomentum: BENCH_MODEL.ema,
+        momentum: BENCH_MODEL.ema,
         step: i,
       });
       const dt = (performance.now() - t0) / 1000;

@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import type { Trainer, TrainerHook } from '@selfsup/core';
 import { writeLinePlot, type PlotPoint } from '../plots';
 
-/** plots/*.png after each epoch: loss (per step and epoch mean), lr, EMA momentum, kNN. */
+/**
+ * plots/*.png after each epoch: loss (per step and epoch mean), lr, EMA momentum (methods with
+ * a target network), kNN.
+ */
 export class PlotsHook implements TrainerHook {
   readonly name = 'plots';
   readonly priority = 70;
@@ -22,12 +25,17 @@ export class PlotsHook implements TrainerHook {
         pts.map(([s, , lr]) => ({ x: s, y: lr })),
         { title: 'learning rate', xTitle: 'step', yTitle: 'lr' },
       ),
-      writeLinePlot(
-        join(dir, 'ema.png'),
-        pts.map(([s, , , ema]) => ({ x: s, y: ema })),
-        { title: 'EMA momentum', xTitle: 'step', yTitle: 'momentum' },
-      ),
     ];
+    const ema = pts.flatMap(([s, , , m]) => (m === null ? [] : [{ x: s, y: m }]));
+    if (ema.length > 0) {
+      jobs.push(
+        writeLinePlot(join(dir, 'ema.png'), ema, {
+          title: 'EMA momentum',
+          xTitle: 'step',
+          yTitle: 'momentum',
+        }),
+      );
+    }
     const knn = metrics.filter((m) => m.knn !== undefined).map((m) => ({ x: m.epoch, y: m.knn! }));
     if (knn.length > 0) {
       jobs.push(

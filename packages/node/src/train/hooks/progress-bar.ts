@@ -28,7 +28,7 @@ export class ProgressBarHook implements TrainerHook {
       ep: `${s.epoch}/${trainer.opts.epochs}`,
       loss: s.loss.toFixed(4),
       lr: s.lr.toExponential(2),
-      ema: s.ema.toFixed(4),
+      ema: s.ema === null ? '-' : s.ema.toFixed(4),
       ips: s.imgsPerS.toFixed(1),
     });
   }
