@@ -31,8 +31,7 @@ const isExternal = (id) => {
 
 // Entries: src/index.ts always; extra bin entries listed in package.json "selfsupEntries".
 const entries = { index: 'src/index.ts', ...(pkg.selfsupEntries ?? {}) };
-const banner =
-  "import { createRequire as __selfsupCreateRequire } from 'node:module';\nconst require = __selfsupCreateRequire(import.meta.url);";
+const banner = "import { createRequire as __selfsupCreateRequire } from 'node:module';\nconst require = __selfsupCreateRequire(import.meta.url);";
 
 const plugins = ({ browser = false } = {}) => [
   nodeResolve({ preferBuiltins: !browser, browser, extensions: ['.ts', '.js', '.mjs', '.json'] }),
@@ -76,14 +75,7 @@ export default [
         ...(pkg.selfsupPlatform === 'neutral' ? {} : { banner }),
         sourcemap: true,
       },
-      {
-        dir: 'dist',
-        format: 'cjs',
-        entryFileNames: '[name].cjs',
-        chunkFileNames: 'chunks/[name]-[hash].cjs',
-        exports: 'named',
-        sourcemap: true,
-      },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', exports: 'named', sourcemap: true },
     ],
     onwarn,
   },
