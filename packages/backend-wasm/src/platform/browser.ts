@@ -43,10 +43,29 @@ export const platform: WasmPlatform = {
     return stock;
   },
 
-  threadedFactory(stock: WasmBackendFactory): WasmBackendFactory {
+  threadedFactory(stock: WasmBackendFactory, threads: number): WasmBackendFactory {
     useBinaryLocation();
     // Checked by threadsUnavailableReason before: the stock loader may take the threaded module.
     tf.env().set(MULTITHREAD_FLAG, true);
-    return stock;
+    return async () => {
+      // The C++ side caps the thread pool at emscripten_num_logical_cores() / 2 (it assumes two
+      // hyper-threads per core), which is navigator.hardwareConcurrency here: on 2 cores that
+      // allows one thread. Report enough cores while the backend starts, as the Node loader
+      // does with os.cpus().
+      const nav = globals.navigator;
+      if (nav === undefined) return stock();
+      const real = nav.hardwareConcurrency ?? 1;
+      const own = Object.getOwnPropertyDescriptor(nav, 'hardwareConcurrency');
+      Object.defineProperty(nav, 'hardwareConcurrency', {
+        configurable: true,
+        get: () => Math.max(real, 2 * threads),
+      });
+      try {
+        return await stock();
+      } finally {
+        if (own) Object.defineProperty(nav, 'hardwareConcurrency', own);
+        else delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+      }
+    };
   },
 };
