@@ -151,6 +151,16 @@ describe('a page run', () => {
     }
   });
 
+  it('too few images for one batch is an error naming the batch size', async () => {
+    const config = pageConfig(
+      recipes,
+      settings('byol', { overrides: [...TINY_OVERRIDES, 'train.batchSize=64'] }),
+    );
+    await expect(PageRun.create({ config, plugins, mapsEvery: 2 })).rejects.toThrow(
+      /32 training images make no batch of train.batchSize 64/,
+    );
+  });
+
   it('a checkpoint without an embedded config is refused by name', () => {
     expect(() => checkpointConfig('x.safetensors', new Uint8Array(8))).toThrow(/x\.safetensors/);
   });

@@ -30,6 +30,8 @@ const page = {
   imgsPerS: 0,
   mapsDrawn: 0,
   errors: [] as string[],
+  /** A start was sent and its 'started' has not come: messages of the run it replaces are dropped. */
+  awaitingStart: false,
 };
 (window as unknown as { selfsupPage: typeof page }).selfsupPage = page;
 
@@ -123,6 +125,7 @@ function start(checkpoint?: { name: string; bytes: Uint8Array }): void {
   $('knn').textContent = '–';
   log(checkpoint ? `continuing ${checkpoint.name}` : `starting ${PAGE_METHODS[s.method]} on ${s.backend}`);
   setState('running');
+  page.awaitingStart = true;
   send(
     { type: 'start', settings: s, folder: folderFiles(), checkpoint },
     checkpoint ? [checkpoint.bytes.buffer] : [],
@@ -177,7 +180,7 @@ function started(info: RunInfo): void {
   if (info.hasMaps) {
     mapsView = new MapsView(canvas, info.mapImages);
     $('maps-note').textContent =
-      'Each row: a held-out image, then the first alignment maps of the online encoder over it (turbo: low to high).';
+      'Each row: a held-out image, then the first alignment maps of the online encoder over it, each stretched to its own range (turbo: blue lowest, red highest).';
   } else {
     mapsView = undefined;
     canvas.width = 0;
@@ -239,8 +242,21 @@ function finish(steps: number, stopped: boolean): void {
   }
 }
 
+/** Messages about a run: dropped while a new run is starting (they are the old run's). */
+const RUN_MESSAGES = new Set<FromWorker['type']>([
+  'begin',
+  'step',
+  'maps',
+  'epoch',
+  'paused',
+  'resumed',
+  'done',
+  'checkpoint',
+]);
+
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const m = event.data;
+  if (page.awaitingStart && RUN_MESSAGES.has(m.type)) return;
   switch (m.type) {
     case 'backends':
       showBackends(m.backends, m.crossOriginIsolated);
@@ -249,6 +265,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'log':
       return log(m.line);
     case 'started':
+      page.awaitingStart = false;
       return started(m.info);
     case 'begin':
       if (m.state.step > 0) {
@@ -289,6 +306,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'parity':
       return;
     case 'error':
+      page.awaitingStart = false;
       return fail(m.message);
   }
 };

@@ -61,6 +61,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
   if (current) {
     current.run.stop('a new run was started');
     await current.done.catch(() => undefined);
+    current.run.dispose();
     current = undefined;
   }
   const { settings } = message;
@@ -114,6 +115,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     knn: run.splits.test !== undefined,
     configYaml: configToYaml(config),
   };
+  post({ type: 'started', info });
   const done = (async () => {
     try {
       const summary = await run.run();
@@ -124,7 +126,6 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     }
   })();
   current = { run, done };
-  post({ type: 'started', info });
   done.catch((err: unknown) => post({ type: 'error', message: (err as Error).message ?? String(err) }));
 }
 

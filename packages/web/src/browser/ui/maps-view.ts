@@ -1,7 +1,8 @@
 /**
  * The alignment maps over their images: one row per fixed image, the image first, then each
- * shown slot's map (scaled to its own maximum, coloured with turbo, upsampled bilinearly)
- * over the upscaled image, as `selfsup maps` draws its PNG grid.
+ * shown slot's map over the upscaled image, coloured with turbo and upsampled bilinearly, as
+ * `selfsup maps` draws its PNG grid; but stretched to the map's own min..max (the grid scales
+ * 0..max), so that early, nearly flat maps still show where they lean.
  */
 import type { MapsFrame } from '../../hooks';
 import { turbo } from './colors';
@@ -62,14 +63,18 @@ export class MapsView {
     const slots = Math.min(this.maxSlots, frame.slots);
     const rows = Math.min(frame.images, this.tiles.length);
     const gap = 4;
+    const header = 16;
     const { cell } = this;
     this.canvas.width = (slots + 1) * (cell + gap) - gap;
-    this.canvas.height = rows * (cell + gap) - gap;
+    this.canvas.height = header + rows * (cell + gap) - gap;
     const ctx = this.canvas.getContext('2d')!;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillStyle = '#556';
+    for (let s = 0; s <= slots; s++) ctx.fillText(s === 0 ? 'image' : `map ${s}`, s * (cell + gap) + 2, 11);
     const hw = frame.height * frame.width;
     for (let i = 0; i < rows; i++) {
-      const y = i * (cell + gap);
+      const y = header + i * (cell + gap);
       for (let s = 0; s <= slots; s++) {
         const x = s * (cell + gap);
         ctx.imageSmoothingEnabled = false;
@@ -77,11 +82,16 @@ export class MapsView {
         ctx.drawImage(this.tiles[i], x, y, cell, cell);
         if (s === 0) continue;
         const offset = (i * frame.slots + (s - 1)) * hw;
-        let max = 0;
-        for (let p = 0; p < hw; p++) max = Math.max(max, frame.data[offset + p]);
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let p = 0; p < hw; p++) {
+          lo = Math.min(lo, frame.data[offset + p]);
+          hi = Math.max(hi, frame.data[offset + p]);
+        }
+        const range = hi - lo;
         const heat = rgbaCanvas(frame.width, frame.height, (px) => {
           for (let p = 0; p < hw; p++) {
-            const [r, g, b] = turbo(max > 0 ? frame.data[offset + p] / max : 0);
+            const [r, g, b] = turbo(range > 0 ? (frame.data[offset + p] - lo) / range : 0);
             px.set([r, g, b, 255], p * 4);
           }
         });
