@@ -151,13 +151,13 @@ describe('a page run', () => {
     }
   });
 
-  it('too few images for one batch is an error naming the batch size', async () => {
+  it('too few images for one batch is an error naming the batch size (the sampler says so)', async () => {
     const config = pageConfig(
       recipes,
       settings('byol', { overrides: [...TINY_OVERRIDES, 'train.batchSize=64'] }),
     );
     await expect(PageRun.create({ config, plugins, mapsEvery: 2 })).rejects.toThrow(
-      /32 training images make no batch of train.batchSize 64/,
+      /batchSize 64 exceeds the dataset length 32/,
     );
   });
 

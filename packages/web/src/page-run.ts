@@ -113,12 +113,6 @@ export class PageRun {
       hooks,
       log,
     });
-    if (this.trainer.stepsPerEpoch === 0) {
-      throw new Error(
-        `data: ${splits.train.length} training images make no batch of train.batchSize ${t.batchSize} ` +
-          '(add set=train.batchSize=N to the URL with a smaller N, or pick more images)',
-      );
-    }
   }
 
   static async create(options: PageRunOptions): Promise<PageRun> {
