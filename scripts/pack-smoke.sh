@@ -34,6 +34,8 @@ mapfile -t WORKSPACES < <(node -e 'for (const w of require("./package.json").wor
 SKIPPED=()
 for ws in "${WORKSPACES[@]}"; do
   name="$(node -p "require('./$ws/package.json').name")"
+  # Private workspaces (the web page) are not published.
+  [[ "$(node -p "require('./$ws/package.json').private === true")" == "true" ]] && continue
   if [[ ! -f "$ws/dist/index.js" || ! -f "$ws/dist/index.cjs" || ! -f "$ws/dist/index.d.ts" ]]; then
     required=0
     for r in "${REQUIRED[@]}"; do [[ "$r" == "$name" ]] && required=1; done

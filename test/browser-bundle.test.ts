@@ -3,7 +3,10 @@ import { build, type Plugin as EsbuildPlugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
-/** Packages a browser page takes: the platform-neutral core and the method/aggregator plugins. */
+/**
+ * Packages a browser page takes: the platform-neutral core, the method/aggregator plugins and
+ * the wasm backend (whose package.json "browser" field swaps its Node loader for the browser one).
+ */
 const BROWSER_PACKAGES = [
   'core',
   'plugin-byol',
@@ -11,6 +14,7 @@ const BROWSER_PACKAGES = [
   'plugin-lewel',
   'plugin-simsiam',
   'plugin-simclr',
+  'backend-wasm',
 ];
 
 /** Node-only packages that must never reach a browser bundle. */
@@ -40,7 +44,7 @@ function refuseNodeModules(found: string[]): EsbuildPlugin {
 }
 
 describe('browser bundle', () => {
-  it('core and the plugins bundle for the browser without any Node module', async () => {
+  it('core, the plugins and backend-wasm bundle for the browser without any Node module', async () => {
     const found: string[] = [];
     const alias = Object.fromEntries(BROWSER_PACKAGES.map((p) => [`@selfsup/${p}`, src(p)]));
     const entry = BROWSER_PACKAGES.map(
@@ -54,6 +58,7 @@ describe('browser bundle', () => {
       write: false,
       alias,
       logLevel: 'silent',
+      metafile: true,
       plugins: [refuseNodeModules(found)],
     });
     expect(found).toEqual([]);
@@ -62,6 +67,11 @@ describe('browser bundle', () => {
     // The bundle really holds the framework: the registry's and LEWEL's code are in it.
     expect(code).toContain('selfsup.Method');
     expect(code).toContain('LewelAggregator');
+    // ... and the wasm backend with its browser loader, not the Node one.
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('packages/backend-wasm/src/platform/browser.ts');
+    expect(inputs).not.toContain('packages/backend-wasm/src/platform/node.ts');
+    expect(code).toContain('WasmBackendProvider');
   });
 
   it('the check itself catches Node imports', async () => {

@@ -3,7 +3,8 @@ import { WasmBackendProvider } from './provider';
 
 export { WasmBackendProvider, defaultWasmThreads } from './provider';
 export { registerTrainingKernels, unregisterTrainingKernels, trainingKernelNames } from './kernels';
-export { activateWasm, wasmState, wasmPackageVersion } from './wasm_init';
+export { activateWasm, wasmState, wasmPackageVersion, wasmPlatformName } from './wasm_init';
+export { setWasmBinaryLocation } from './platform/types';
 export type { WasmBuild, WasmState } from './wasm_init';
 
 const PLUGIN = '@selfsup/backend-wasm';

@@ -1,16 +1,14 @@
-import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendAvailability, BackendProvider } from '@selfsup/core';
 import { registerTrainingKernels } from './kernels';
-import { activateWasm, wasmPackageDir, wasmPackageVersion, wasmState } from './wasm_init';
+import { platform } from './platform/node';
+import { activateWasm, wasmPackageVersion, wasmState } from './wasm_init';
 
 /**
- * Threads when none are asked for: every core, at most the 8 workers the build preallocates.
- * Measured on 2 cores (bench/kernels/RESULTS.md): 2 threads double the convolutions and make a
- * ResNet-18 w16 training step ~1.3x faster on an idle machine, and cost ~5% when another process
- * keeps a core busy.
+ * Threads when none are asked for: every core (Node) or hardwareConcurrency (browser), at most
+ * the 8 workers the build preallocates.
  */
-export const defaultWasmThreads = (): number => Math.min(8, Math.max(1, availableParallelism()));
+export const defaultWasmThreads = (): number => platform.defaultThreads();
 
 /** The tfjs-backend-wasm release whose kernels this package patches. */
 export const SUPPORTED_WASM_VERSION = '4.22.0';
@@ -33,7 +31,6 @@ export class WasmBackendProvider implements BackendProvider {
   async probe(): Promise<BackendAvailability> {
     let version: string;
     try {
-      wasmPackageDir();
       version = wasmPackageVersion();
     } catch (err) {
       return {
@@ -54,7 +51,10 @@ export class WasmBackendProvider implements BackendProvider {
       return {
         available: false,
         version,
-        reason: 'this runtime lacks WebAssembly SIMD (Node >= 16.4 has it)',
+        reason:
+          platform.name === 'node'
+            ? 'this runtime lacks WebAssembly SIMD (Node >= 16.4 has it)'
+            : 'this browser lacks WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4 and later have it)',
       };
     }
     return { available: true, version };
@@ -63,7 +63,8 @@ export class WasmBackendProvider implements BackendProvider {
   /**
    * Loads the wasm module (threaded-SIMD for threads > 1, SIMD for 1), installs the training
    * kernels and makes 'wasm' the active tfjs backend. If the threaded build cannot start (no
-   * SharedArrayBuffer or worker_threads), it says so and runs one thread.
+   * SharedArrayBuffer or worker_threads; in a browser, a page that is not cross-origin
+   * isolated), it says so and runs one thread.
    */
   async activate(options: { threads?: number } = {}): Promise<void> {
     const threads = options.threads ?? defaultWasmThreads();
@@ -73,8 +74,9 @@ export class WasmBackendProvider implements BackendProvider {
     const availability = await this.probe();
     if (!availability.available) throw new Error(`backend 'wasm' is not available: ${availability.reason}`);
     registerTrainingKernels();
-    if (threads > 1 && typeof SharedArrayBuffer === 'undefined') {
-      console.warn(`backend 'wasm': no SharedArrayBuffer in this runtime; running 1 thread, not ${threads}`);
+    const noThreads = threads > 1 ? platform.threadsUnavailableReason() : undefined;
+    if (noThreads !== undefined) {
+      console.warn(`backend 'wasm': ${noThreads}; running 1 thread, not ${threads}`);
       await activateWasm(1);
     } else {
       try {

@@ -1,19 +1,12 @@
 /**
- * Loading tfjs-backend-wasm in Node: wasm binaries located from the installed package (works from
- * src, from the built dist and from an installed tarball), and a threaded-SIMD build that runs in
- * Node. The stock `init()` hands emscripten's pthread workers blob: URLs, which Node's
- * worker_threads cannot load, and the stock flag reports no thread support in Node; here the
- * worker script is written to a real file and the module is instantiated with file paths.
+ * Creating and activating the tfjs-backend-wasm module, on whichever runtime ./platform/node
+ * resolves to: Node's loader, or in a browser bundle ./platform/browser (package.json
+ * "browser" field). The runtime-specific parts live there; this file only sequences them.
  */
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendWasm, getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-
-const req = createRequire(import.meta.url);
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { platform } from './platform/node';
+import type { WasmBackendFactory } from './platform/types';
 
 /** The build variant actually running. */
 export type WasmBuild = 'simd' | 'threaded-simd';
@@ -25,15 +18,12 @@ export interface WasmState {
 
 let state: WasmState | undefined;
 
-/** Folder of the installed @tensorflow/tfjs-backend-wasm package (with a trailing separator). */
-export function wasmPackageDir(): string {
-  return dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + sep;
-}
+/** The runtime this module loads wasm for ('node' or 'browser'). */
+export const wasmPlatformName = platform.name;
 
 /** Version of the installed tfjs-backend-wasm. */
 export function wasmPackageVersion(): string {
-  const pkg = JSON.parse(readFileSync(wasmPackageDir() + 'package.json', 'utf8')) as { version: string };
-  return pkg.version;
+  return platform.packageVersion();
 }
 
 /** Build and thread count of the active wasm module, once one was created. */
@@ -41,92 +31,7 @@ export function wasmState(): WasmState | undefined {
   return state;
 }
 
-// Subset of the emscripten module we call into; the rest stays typed by tfjs.
-interface EmscriptenModule {
-  cwrap(name: string, ret: string | null, args: string[]): (...args: number[]) => number;
-  tfjs?: unknown;
-  PThread?: { terminateAllThreads(): void };
-}
-type WasmFactory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
-
-/**
- * Writes emscripten's pthread worker script to a real file, once per content (several processes
- * may race: write a private temp file, then rename over the shared name, which is atomic).
- */
-function workerScriptFile(): string {
-  const { wasmWorkerContents } = req(
-    wasmPackageDir() + 'wasm-out/tfjs-backend-wasm-threaded-simd.worker.js',
-  ) as { wasmWorkerContents: string };
-  // The script is kept in a template literal whose `\n` escapes became real newlines inside
-  // string literals; escape them again, as the stock loader does before making its Blob.
-  const contents = wasmWorkerContents.replace(/\n/g, '\\n');
-  const hash = createHash('sha256').update(contents).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), 'selfsup-backend-wasm');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `tfjs-backend-wasm-threaded-simd-${hash}.worker.cjs`);
-  try {
-    if (readFileSync(file, 'utf8') === contents) return file;
-  } catch {
-    // not written yet
-  }
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, contents);
-  renameSync(tmp, file);
-  return file;
-}
-
-/** Instantiates the threaded-SIMD module with file paths for the worker and main scripts. */
-async function createThreadedModule(threads: number): Promise<EmscriptenModule> {
-  const dir = wasmPackageDir();
-  const mainScript = dir + 'wasm-out/tfjs-backend-wasm-threaded-simd.js';
-  const factory = req(mainScript) as WasmFactory;
-  const workerFile = workerScriptFile();
-  // The C++ side caps the thread pool at emscripten_num_logical_cores() / 2 (it assumes two
-  // hyper-threads per core), which emscripten reads from os.cpus() in Node: on a 2-core machine
-  // that allows one thread. Report enough cores while the module's static constructors run.
-  const os = req('node:os') as { cpus: () => unknown[] };
-  const realCpus = os.cpus;
-  const cpus = realCpus();
-  const needed = Math.max(cpus.length, 2 * threads);
-  os.cpus = () => Array.from({ length: needed }, (_, i) => cpus[i % cpus.length]);
-  let wasm: EmscriptenModule;
-  try {
-    wasm = await factory({
-      locateFile: (path: string, prefix: string) => {
-        if (path.endsWith('.worker.js')) return workerFile;
-        if (path.endsWith('.wasm')) return dir + 'dist/tfjs-backend-wasm-threaded-simd.wasm';
-        return prefix + path;
-      },
-      // A path, not a Blob: the worker evaluates this file to get the module factory.
-      mainScriptUrlOrBlob: mainScript,
-    });
-  } finally {
-    os.cpus = realCpus;
-  }
-  // The same bridge the stock init() installs.
-  wasm.tfjs = {
-    init: wasm.cwrap('init', null, []),
-    initWithThreadsCount: wasm.cwrap('init_with_threads_count', null, ['number']),
-    getThreadsCount: wasm.cwrap('get_threads_count', 'number', []),
-    registerTensor: wasm.cwrap('register_tensor', null, ['number', 'number', 'number']),
-    disposeData: wasm.cwrap('dispose_data', null, ['number']),
-    dispose: wasm.cwrap('dispose', null, []),
-  };
-  return wasm;
-}
-
-/**
- * The pool's pthreads wait for work forever, and a ref'd worker keeps Node's event loop alive: a
- * script would never exit. The main thread drives all work synchronously, so the workers need
- * no hold on the loop.
- */
-function unrefWorkers(wasm: EmscriptenModule): void {
-  type W = { unref?(): void };
-  const pt = wasm.PThread as unknown as { runningWorkers?: W[]; unusedWorkers?: W[] } | undefined;
-  for (const w of [...(pt?.runningWorkers ?? []), ...(pt?.unusedWorkers ?? [])]) w.unref?.();
-}
-
-let stockFactory: (() => Promise<tf.KernelBackend> | tf.KernelBackend) | undefined;
+let stockFactory: WasmBackendFactory | undefined;
 
 /**
  * Importing tfjs-backend-wasm registers 'wasm' with priority 2, above cpu, which would make wasm
@@ -162,31 +67,19 @@ export async function activateWasm(threads: number): Promise<WasmState> {
     if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
     return state;
   }
+  const stock = stockFactory;
+  if (stock == null)
+    throw new Error('backend-wasm: @tensorflow/tfjs-backend-wasm registered no wasm backend');
   if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
   setThreadsCount(threads);
-  if (want === 'simd') {
-    // The stock init, told where the binaries are (Node has no URL to fetch them from).
-    setWasmPaths(wasmPackageDir() + 'dist' + sep);
-    const factory = stockFactory;
-    if (factory == null)
-      throw new Error('backend-wasm: @tensorflow/tfjs-backend-wasm registered no wasm backend');
-    tf.registerBackend('wasm', factory, 0);
-  } else {
-    tf.registerBackend(
-      'wasm',
-      async () => {
-        const wasm = await createThreadedModule(threads);
-        const backend = new BackendWasm(wasm as never); // starts the XNNPACK thread pool
-        unrefWorkers(wasm);
-        return backend;
-      },
-      0,
-    );
-  }
+  const factory = want === 'simd' ? platform.simdFactory(stock) : platform.threadedFactory(stock, threads);
+  tf.registerBackend('wasm', factory, 0);
   const ok = await tf.setBackend('wasm');
   if (!ok)
     throw new Error(`backend-wasm: the ${want} wasm build failed to initialise (see the warning above)`);
   await tf.ready();
-  state = { build: want, threads: getThreadsCount() };
+  // Which module runs, not which was asked for: only the threaded one has emscripten's PThread.
+  const wasm = (tf.backend() as unknown as { wasm?: { PThread?: unknown } }).wasm;
+  state = { build: wasm?.PThread != null ? 'threaded-simd' : 'simd', threads: getThreadsCount() };
   return state;
 }

@@ -46,8 +46,14 @@ export async function loadConfig(
   const fromConfig = config.plugins.map((spec, i) =>
     absolutePluginPath(spec, [dirname(path), process.cwd()], `${path}: plugins[${i}]`),
   );
+  config.plugins = fromConfig;
+  return withPluginFlags(config, pluginFlags);
+}
+
+/** `--plugin` flags joined to a config's plugins (file paths made absolute from the working directory). */
+function withPluginFlags(config: SelfsupConfig, pluginFlags: string[]): SelfsupConfig {
   const fromFlags = pluginFlags.map((spec) => absolutePluginPath(spec, [process.cwd()], '--plugin'));
-  config.plugins = [...new Set([...fromConfig, ...fromFlags])];
+  config.plugins = [...new Set([...config.plugins, ...fromFlags])];
   return config;
 }
 
@@ -253,11 +259,12 @@ export async function openSession(
 
 /**
  * A checkpoint given as a file, a checkpoints/ folder or a run folder: the newest good one,
- * and the run's resolved config beside it.
+ * and the run's resolved config beside it, or else (a lone file, e.g. downloaded from the web
+ * page) the resolved config the checkpoint embeds under meta.config.
  */
 export async function locateCheckpoint(
   target: string,
-): Promise<{ file: string; runDir: string; configPath: string }> {
+): Promise<{ file: string; runDir: string; configPath: string; embeddedConfig?: Record<string, unknown> }> {
   if (!existsSync(target)) throw new Error(`--checkpoint ${target}: no such file or folder`);
   let file: string;
   let checkpointsDir: string;
@@ -273,8 +280,20 @@ export async function locateCheckpoint(
   const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
   const configPath = join(runDir, RESOLVED_CONFIG);
   if (!existsSync(configPath)) {
+    const embedded = await new Checkpointer(new FileCheckpointStorage(dirname(file)))
+      .load(basename(file))
+      .then((ck) => (ck.meta as { config?: unknown } | undefined)?.config)
+      .catch(() => undefined); // an unreadable file fails below, naming the missing config
+    if (embedded !== null && typeof embedded === 'object' && !Array.isArray(embedded)) {
+      return {
+        file,
+        runDir,
+        configPath: `${file} (embedded config)`,
+        embeddedConfig: embedded as Record<string, unknown>,
+      };
+    }
     throw new Error(
-      `--checkpoint ${target}: the run's ${RESOLVED_CONFIG} is not at ${configPath} (pass --config)`,
+      `--checkpoint ${target}: the run's ${RESOLVED_CONFIG} is not at ${configPath} and the checkpoint embeds no config (pass --config)`,
     );
   }
   return { file, runDir, configPath };
@@ -318,7 +337,17 @@ export async function openCheckpointSession(opts: {
 }): Promise<Session & { located: { file: string; runDir: string; configPath: string } }> {
   const located = await locateCheckpoint(opts.checkpoint);
   const configPath = opts.config ?? located.configPath;
-  const config = await loadConfig(configPath, opts.set, opts.plugin);
+  // A lone checkpoint (downloaded from the web page) carries its resolved config.
+  const config =
+    opts.config === undefined && located.embeddedConfig
+      ? withPluginFlags(
+          parseConfig(
+            applyOverrides(located.embeddedConfig, opts.set ?? []),
+            configSource(configPath, opts.set),
+          ),
+          opts.plugin ?? [],
+        )
+      : await loadConfig(configPath, opts.set, opts.plugin);
   const session = await openSession(config, {
     backend: opts.backend,
     source: configSource(configPath, opts.set),
