@@ -78,8 +78,10 @@ describe('train --resume (in-process)', () => {
   });
 });
 
-const BIN = join(REPO, 'packages/core/bin/selfsup.js');
-const BUILT = ['packages/core/dist/cli.js', 'packages/plugin-byol/dist/index.js'].every((p) =>
+// The CLI moved to @selfsup/node in the platform split; the old packages/core paths never exist,
+// which skipped this test silently.
+const BIN = join(REPO, 'packages/node/bin/selfsup.js');
+const BUILT = ['packages/node/dist/cli.js', 'packages/plugin-byol/dist/index.js'].every((p) =>
   existsSync(join(REPO, p)),
 );
 if (!BUILT) {

@@ -26,14 +26,15 @@ export function describeFsError(e: unknown): string {
  * existing folder on its path must be a directory this process may write into. Node's own
  * recursive mkdir says ENOENT on a read-only file system; this says what is wrong.
  */
-export async function checkRunDirectoryWritable(dir: string, flag = '--out'): Promise<void> {
+export async function checkRunDirectoryWritable(dir: string, flag = '--out'): Promise<string> {
   let probe = dir;
   for (;;) {
     let isDirectory: boolean;
     try {
       isDirectory = (await stat(probe)).isDirectory();
     } catch (e) {
-      if (code(e) !== 'ENOENT')
+      // ENOTDIR: a file on the path, found when the walk reaches it.
+      if (code(e) !== 'ENOENT' && code(e) !== 'ENOTDIR')
         throw new Error(`${flag} ${dir}: cannot use ${probe}: ${describeFsError(e)}`, { cause: e });
       const parent = dirname(probe);
       if (parent === probe) throw new Error(`${flag} ${dir}: no folder on its path exists`);
@@ -51,43 +52,39 @@ export async function checkRunDirectoryWritable(dir: string, flag = '--out'): Pr
       cause: e,
     });
   }
+  return probe;
 }
 
 /**
  * A run folder opened for training: checked writable, created if needed and locked. Until
  * `commit()` nothing else has been written, so `abandon()` leaves the disk as it was (the lock
- * and any folders this created are removed); after it, `close()` only releases the lock.
+ * and any folders this created are removed); after it, `close()` only releases the lock. What
+ * `open` does is known to the object before each step is done, so `abandonSync` (an exit on a
+ * signal, at any moment) undoes it too.
  */
 export class RunFolder {
   private committed = false;
+  private lock: RunLock | undefined;
+  /** The topmost folder this process creates or created (undefined if `dir` existed). */
+  private created: string | undefined;
 
-  private constructor(
-    readonly dir: string,
-    readonly lock: RunLock,
-    /** The topmost folder this process created (undefined if `dir` existed). */
-    private readonly created: string | undefined,
-  ) {}
+  constructor(readonly dir: string) {}
 
-  static async open(
-    dir: string,
-    opts: { command?: string; warn: (line: string) => void },
-  ): Promise<RunFolder> {
-    await checkRunDirectoryWritable(dir);
-    let created: string | undefined;
+  async open(opts: { command?: string; warn: (line: string) => void }): Promise<void> {
+    const dir = this.dir;
+    const existing = await checkRunDirectoryWritable(dir);
+    if (existing !== dir) this.created = join(existing, relative(existing, dir).split(sep)[0]);
     try {
-      created = await mkdir(dir, { recursive: true });
+      this.created = await mkdir(dir, { recursive: true });
     } catch (e) {
+      this.created = undefined;
       throw new Error(`--out ${dir}: cannot create it: ${describeFsError(e)}`, { cause: e });
     }
+    this.lock = RunLock.prepare(dir, { command: opts.command });
     try {
-      const lock = await RunLock.acquire(dir, {
-        what: `--out ${dir}`,
-        command: opts.command,
-        warn: opts.warn,
-      });
-      return new RunFolder(dir, lock, created);
+      await this.lock.take({ what: `--out ${dir}`, warn: opts.warn });
     } catch (e) {
-      await removeCreated(dir, created);
+      this.lock = undefined;
       const c = code(e);
       if (c && REASONS[c])
         throw new Error(`--out ${dir}: cannot write into it: ${describeFsError(e)}`, { cause: e });
@@ -95,14 +92,21 @@ export class RunFolder {
     }
   }
 
+  /** When the lock was taken (ms since the epoch). */
+  get lockedAtMs(): number {
+    if (!this.lock) throw new Error(`run folder ${this.dir} is not locked`);
+    return this.lock.startedAtMs;
+  }
+
   /**
    * Every check has passed: from here on the command writes into the folder. Removes the temp
    * files that writers killed mid-write left (older than the lock, or of a dead process).
    */
   async commit(): Promise<string[]> {
+    const lockedAt = this.lockedAtMs;
     this.committed = true;
     const dirs = [this.dir, join(this.dir, 'checkpoints'), join(this.dir, 'plots')];
-    return removeStaleTempFiles(dirs, this.lock.startedAtMs);
+    return removeStaleTempFiles(dirs, lockedAt);
   }
 
   get isCommitted(): boolean {
@@ -111,17 +115,17 @@ export class RunFolder {
 
   /** The command was refused: release the lock and remove the folders this created, if still empty. */
   async abandon(): Promise<void> {
-    await this.lock.release();
+    await this.lock?.release();
     if (!this.committed) await removeCreated(this.dir, this.created);
   }
 
   abandonSync(): void {
-    this.lock.releaseSync();
+    this.lock?.releaseSync();
     if (!this.committed && this.created) removeCreatedSync(this.dir, this.created);
   }
 
   async close(): Promise<void> {
-    await this.lock.release();
+    await this.lock?.release();
   }
 }
 

@@ -223,7 +223,9 @@ export async function locateCheckpoint(
   let checkpointsDir: string;
   if (statSync(target).isDirectory()) {
     checkpointsDir = existsSync(join(target, 'checkpoints')) ? join(target, 'checkpoints') : target;
-    const latest = await new Checkpointer(new FileCheckpointStorage(checkpointsDir)).loadLatest();
+    // An unusable newest checkpoint (corrupt, NaN) is named on stderr and the previous one is used.
+    const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
+    const latest = await new Checkpointer(new FileCheckpointStorage(checkpointsDir), { warn }).loadLatest();
     if (!latest) throw new Error(`--checkpoint ${target}: no checkpoint in ${checkpointsDir}`);
     file = latest.path;
   } else {

@@ -20,17 +20,19 @@ export interface StopSignalHandlers {
  */
 export function onStopSignals(handlers: StopSignalHandlers): () => void {
   let received = false;
-  const listener = (signal: NodeJS.Signals) => {
-    const s = signal as StopSignal;
-    if (!received) {
-      received = true;
-      handlers.first(s);
-    } else {
-      handlers.again(s);
-    }
-  };
-  for (const s of STOP_SIGNALS) process.on(s, listener);
+  const listeners = STOP_SIGNALS.map((signal) => {
+    const listener = () => {
+      if (!received) {
+        received = true;
+        handlers.first(signal);
+      } else {
+        handlers.again(signal);
+      }
+    };
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
   return () => {
-    for (const s of STOP_SIGNALS) process.off(s, listener);
+    for (const [signal, listener] of listeners) process.off(signal, listener);
   };
 }

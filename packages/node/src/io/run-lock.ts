@@ -48,15 +48,17 @@ function parseHolder(text: string): LockHolder | undefined {
 /**
  * Creates `path` holding `text` only if it does not exist, never half-written: the text goes to
  * a private file first, then link(2) gives it the lock's name, failing with EEXIST if taken.
+ * `track` learns the private file's name while it exists, so an exit meanwhile can remove it.
  */
-async function createExclusive(path: string, text: string): Promise<boolean> {
+async function createExclusive(path: string, text: string, track: (tmp?: string) => void): Promise<boolean> {
   // Named like atomicWriteFile's temp files, so a crash here leaves nothing the cleanup misses.
   const tmp = join(
     dirname(path),
     `${TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`,
   );
-  await writeFile(tmp, text, { flag: 'wx' });
+  track(tmp);
   try {
+    await writeFile(tmp, text, { flag: 'wx' });
     await link(tmp, path);
     return true;
   } catch (e) {
@@ -71,7 +73,13 @@ async function createExclusive(path: string, text: string): Promise<boolean> {
       throw e2;
     }
   } finally {
-    await unlink(tmp).catch(() => undefined);
+    // Synchronous: no signal can be handled between taking the lock and the caller knowing it.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never written, or already gone.
+    }
+    track(undefined);
   }
 }
 
@@ -90,6 +98,8 @@ const describeHolder = (h: LockHolder) =>
  */
 export class RunLock {
   private released = false;
+  /** The private file of an attempt to take the lock, while it exists. */
+  private pendingTemp: string | undefined;
 
   private constructor(
     readonly path: string,
@@ -101,25 +111,41 @@ export class RunLock {
     return Date.parse(this.holder.startedAt);
   }
 
-  /**
-   * Takes the lock of `dir` (which must exist). `what` names the folder in messages (e.g.
-   * `--out runs/x`); `warn` receives the takeover of a dead holder's lock.
-   */
+  /** Takes the lock of `dir` (which must exist): `prepare` then `take`. */
   static async acquire(
     dir: string,
     opts: { what?: string; command?: string; warn: (line: string) => void },
   ): Promise<RunLock> {
-    const path = join(dir, RUN_LOCK_FILE);
-    const what = opts.what ?? dir;
-    const me: LockHolder = {
+    const lock = RunLock.prepare(dir, opts);
+    await lock.take(opts);
+    return lock;
+  }
+
+  /**
+   * The lock this process would hold in `dir`, not taken yet. Known before `take` so that
+   * `releaseSync` (an exit on a signal) also removes a lock taken a moment before.
+   */
+  static prepare(dir: string, opts: { command?: string } = {}): RunLock {
+    return new RunLock(join(dir, RUN_LOCK_FILE), {
       pid: process.pid,
       host: hostname(),
       startedAt: new Date().toISOString(),
       ...(opts.command !== undefined && { command: opts.command }),
-    };
+    });
+  }
+
+  /**
+   * Takes the lock. `what` names the folder in messages (e.g. `--out runs/x`); `warn` receives
+   * the takeover of a dead holder's lock.
+   */
+  async take(opts: { what?: string; warn: (line: string) => void }): Promise<void> {
+    const path = this.path;
+    const what = opts.what ?? dirname(path);
+    const me = this.holder;
     const text = `${JSON.stringify(me)}\n`;
+    const track = (tmp?: string) => (this.pendingTemp = tmp);
     for (let attempt = 0; attempt < 50; attempt++) {
-      if (await createExclusive(path, text)) return new RunLock(path, me);
+      if (await createExclusive(path, text, track)) return;
       let seen: string;
       try {
         seen = await readFile(path, 'utf8');
@@ -142,7 +168,7 @@ export class RunLock {
             `wait for it to end or choose another --out${gone}`,
         );
       }
-      if (await RunLock.removeDeadLock(path, seen)) {
+      if (await RunLock.removeDeadLock(path, seen, track)) {
         opts.warn(
           `warning: taking over ${path}: its holder (${describeHolder(holder)}) is no longer running`,
         );
@@ -158,9 +184,13 @@ export class RunLock {
    * link(2) makes the check and the removal one step, so of two processes finding the same dead
    * lock only one removes it, never the other's new lock. False when another process is at it.
    */
-  private static async removeDeadLock(path: string, seen: string): Promise<boolean> {
+  private static async removeDeadLock(
+    path: string,
+    seen: string,
+    track: (tmp?: string) => void,
+  ): Promise<boolean> {
     const guard = `${path}.takeover`;
-    if (!(await createExclusive(guard, `${process.pid}\n`))) {
+    if (!(await createExclusive(guard, `${process.pid}\n`, track))) {
       const age = await stat(guard).then(
         (s) => Date.now() - s.mtimeMs,
         () => 0,
@@ -195,6 +225,13 @@ export class RunLock {
   releaseSync(): void {
     if (this.released) return;
     this.released = true;
+    if (this.pendingTemp !== undefined) {
+      try {
+        unlinkSync(this.pendingTemp);
+      } catch {
+        // Not written yet.
+      }
+    }
     let text: string | undefined;
     try {
       text = readFileSync(this.path, 'utf8');

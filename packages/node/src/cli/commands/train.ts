@@ -3,6 +3,7 @@ import { createPipeline, StopRequested, type Trainer, type TrainSummary } from '
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { atomicWriteFile } from '../../io/atomic-write';
 import { createRunTrainer } from '../../train/run-trainer';
+import { YieldToEventLoopHook } from '../../train/hooks/yield-to-event-loop';
 import type { SelfsupConfig } from '@selfsup/core';
 import { RunFolder } from '../run-folder';
 import { onStopSignals, signalExitCode, type StopSignal } from '../stop-signals';
@@ -99,25 +100,30 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   if (opts.quiet) config.train.quiet = true;
   const runDir = resolve(opts.out ?? join('runs', basename(opts.config, extname(opts.config))));
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  // Checked writable, created and locked; nothing else is written until every check has passed.
-  const folder = await RunFolder.open(runDir, {
-    command: `selfsup train --config ${opts.config}${opts.resume ? ' --resume' : ''}`,
-    warn: log,
-  });
+  // Installed first, so a signal at any point gets its message (and, later, its checkpoint).
   const stop: StopState = { phase: 'preparing' };
-  const offSignals = onStopSignals(stopHandlers(stop, folder, log));
+  const offSignals = onStopSignals(stopHandlers(stop, runDir, log));
+  const folder = new RunFolder(runDir);
+  stop.folder = folder;
   try {
+    // Checked writable, created and locked; nothing else is written until every check has passed.
+    await folder.open({
+      command: `selfsup train --config ${opts.config}${opts.resume ? ' --resume' : ''}`,
+      warn: log,
+    });
     return await trainInFolder(opts, config, folder, stop, log);
   } finally {
-    offSignals();
     if (folder.isCommitted) await folder.close();
     else await folder.abandon();
+    offSignals();
   }
 }
 
 /** What the signal handlers need to know: how far the command is, and the trainer once it exists. */
 interface StopState {
   phase: 'preparing' | 'training' | 'evaluating';
+  /** The run folder, undone by an early exit however far it got opening. */
+  folder?: RunFolder;
   trainer?: Trainer;
   signal?: StopSignal;
 }
@@ -127,10 +133,10 @@ interface StopState {
  * trainer's stop request); before training nothing is written yet and after it the checkpoint
  * is on disk, so the command stops at once. A second signal always stops at once.
  */
-function stopHandlers(stop: StopState, folder: RunFolder, log: (l: string) => void) {
+function stopHandlers(stop: StopState, runDir: string, log: (l: string) => void) {
   const now = (signal: StopSignal, message: string): never => {
     log(`selfsup: ${message}`);
-    folder.abandonSync();
+    stop.folder?.abandonSync();
     process.exit(signalExitCode(signal));
   };
   const last = () => stop.trainer?.lastCheckpoint ?? 'none yet';
@@ -138,18 +144,19 @@ function stopHandlers(stop: StopState, folder: RunFolder, log: (l: string) => vo
     first(signal: StopSignal) {
       stop.signal = signal;
       if (stop.phase === 'preparing') {
-        now(signal, `${signal} before training started: stopped; nothing was written into ${folder.dir}`);
+        now(signal, `${signal} before training started: stopped; nothing was written into ${runDir}`);
       } else if (stop.phase === 'evaluating') {
         now(
           signal,
           `${signal} during the final evaluation: stopped; training is complete, checkpoint ${last()}; ` +
-            `the scores: selfsup eval knn --checkpoint ${shellQuote(folder.dir)}`,
+            `the scores: selfsup eval knn --checkpoint ${shellQuote(runDir)}`,
         );
       } else {
         stop.trainer?.requestStop(signal);
         const again = signal === 'SIGINT' ? 'press Ctrl-C again' : `send ${signal} again`;
+        const done = stop.trainer ? ` (${stop.trainer.meta.step} of ${stop.trainer.totalSteps} done)` : '';
         log(
-          `selfsup: ${signal}: finishing step ${(stop.trainer?.meta.step ?? 0) + 1}, then writing a checkpoint ` +
+          `selfsup: ${signal}: stopping once the current step is done${done}, then writing a checkpoint ` +
             `(${again} to stop at once, losing that step)`,
         );
       }
@@ -237,6 +244,8 @@ async function trainInFolder(
       configHash: configHash(config),
       configSettings: hashedParts(config),
       stepFn: runner.step,
+      // So a SIGINT or SIGTERM is seen after the step in flight, not at the next file write.
+      extraHooks: [new YieldToEventLoopHook()],
       log,
     });
     // The dataset length, steps per epoch and the rest of the checkpoint's record.
@@ -311,6 +320,11 @@ async function trainInFolder(
 
 function skippedLine(splits: DataSplits, count: number): string {
   const paths = skippedImages(splits.source);
-  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, ... (${paths.length - 5} more)` : '');
+  // image_folder keeps why (permission denied, not an image, ...); other datasets may not.
+  const reasons = (splits.source as { badImageReasons?: Map<string, string> }).badImageReasons;
+  const withReason = (p: string) => (reasons?.has(p) ? `${p} (${reasons.get(p)})` : p);
+  const shown =
+    paths.slice(0, 5).map(withReason).join(', ') +
+    (paths.length > 5 ? `, ... (${paths.length - 5} more)` : '');
   return `data: skipped ${count} unreadable image(s) of ${splits.source.length} (onBadImage: skip): ${shown}`;
 }
