@@ -114,7 +114,7 @@ describe('bad data', () => {
     // The path, then why: sharp's message, as the file itself is readable.
     expect(ok.stderr).toMatch(
       new RegExp(
-        `(^|\\n)data: skipped 1 unreadable image\\(s\\) of 12 \\(onBadImage: skip\\): ${broken} \\(Input file has corrupt header: .+\\)\\n`,
+        `(^|\\n)data: skipped 1 unreadable image\\(s\\) of 12 \\(onBadImage: skip\\): ${broken} \\(Input file contains unsupported image format\\)\\n`,
       ),
     );
     expect(ok.stderr).toContain('train image_folder (10 images, 16px)'); // 2 of 12 held out
