@@ -6,6 +6,7 @@ export type { SeamName } from './contracts/tokens';
 export * from './nn';
 export { SeededRng } from './util/random';
 export { Sha256 } from './util/sha256';
+export { settingsDiff } from './util/settings-diff';
 export * from './io';
 export * from './optim';
 export * from './data';

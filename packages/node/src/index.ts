@@ -41,5 +41,6 @@ export type { LinePlotOptions, PlotPoint } from './train/plots';
 export { MetricsFileHook } from './train/hooks/metrics-file';
 export { PlotsHook } from './train/hooks/plots';
 export { ProgressBarHook } from './train/hooks/progress-bar';
+export { YieldToEventLoopHook } from './train/hooks/yield-to-event-loop';
 export { createRunTrainer, runHooks } from './train/run-trainer';
 export type { RunHooksOptions } from './train/run-trainer';

@@ -111,6 +111,41 @@ function startDigest(step: number, metaJson: string): Sha256 {
 const tensorLine = (name: string, dtype: string, shape: number[]) =>
   `${JSON.stringify([name, dtype, shape])}\n`;
 
+/** Where a tensor first holds a NaN or an infinity, and how many such values it holds. */
+export interface NonFiniteValues {
+  tensor: string;
+  index: number;
+  value: number;
+  count: number;
+}
+
+/**
+ * The first tensor (in name order) holding NaN or +-Infinity. A checkpoint with one is unusable
+ * however valid its checksum: training from it produces NaN losses, evaluating it NaN features.
+ */
+export function findNonFinite(
+  tensors: Iterable<[string, { data: Float32Array }]>,
+): NonFiniteValues | undefined {
+  for (const [name, t] of [...tensors].sort(byName)) {
+    const data = t.data;
+    let first = -1;
+    let count = 0;
+    for (let i = 0; i < data.length; i++) {
+      // x - x is 0 for every finite x and NaN for NaN and both infinities.
+      if (data[i] - data[i] !== 0) {
+        if (first < 0) first = i;
+        count++;
+      }
+    }
+    if (first >= 0) return { tensor: name, index: first, value: data[first], count };
+  }
+  return undefined;
+}
+
+export const describeNonFinite = (n: NonFiniteValues) =>
+  `tensor ${n.tensor} holds ${n.value} at element ${n.index}` +
+  (n.count > 1 ? ` (${n.count} non-finite values in all)` : '');
+
 /** Checkpoint bytes: safetensors with the step, meta and checksum in its metadata. */
 export function encodeCheckpoint<Meta>(step: number, payload: CheckpointPayload<Meta>): Uint8Array {
   if (!Number.isSafeInteger(step) || step < 0)
@@ -128,6 +163,12 @@ export function encodeCheckpoint<Meta>(step: number, payload: CheckpointPayload<
   const entries: Array<[string, TensorData]> = (
     payload.tensors instanceof Map ? [...payload.tensors] : Object.entries(payload.tensors)
   ).sort(byName);
+  // Written, it would be refused on load, and pruning would have deleted good checkpoints for it.
+  const nonFinite = findNonFinite(entries);
+  if (nonFinite)
+    throw new Error(
+      `checkpointing step ${step} refused: ${describeNonFinite(nonFinite)}; the existing checkpoints are kept`,
+    );
   const hash = startDigest(step, metaJson);
   for (const [name, t] of entries) hash.update(tensorLine(name, 'F32', t.shape)).update(leBytes(t.data));
   return serializeSafetensors(new Map(entries), {
@@ -170,6 +211,8 @@ export function decodeCheckpoint<Meta = unknown>(bytes: Uint8Array, path: string
     return bad(`meta is not JSON (${(e as Error).message})`);
   }
   const { tensors } = parseSafetensorsWithMetadata(bytes, path);
+  const nonFinite = findNonFinite(tensors);
+  if (nonFinite) throw new Error(`checkpoint ${path} is unusable: ${describeNonFinite(nonFinite)}`);
   const name = path.split(/[\\/]/).pop() ?? path;
   return { path, name, step, tensors, meta };
 }

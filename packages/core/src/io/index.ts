@@ -30,7 +30,9 @@ export {
   MemoryCheckpointStorage,
   checkpointFileName,
   decodeCheckpoint,
+  describeNonFinite,
   encodeCheckpoint,
+  findNonFinite,
 } from './checkpoint';
 export type {
   CheckpointerOptions,
@@ -38,6 +40,7 @@ export type {
   CheckpointPayload,
   CheckpointStorage,
   LoadedCheckpoint,
+  NonFiniteValues,
 } from './checkpoint';
 export { exportTrainingTensors, importTrainingTensors, MODEL_PREFIX, OPTIM_PREFIX } from './trainer-state';
 export type { TrainingTensors } from './trainer-state';

@@ -1,6 +1,6 @@
 export { trainStep, lossAndGrads, disposeLossAndGrads, applyGradients, NonFiniteLossError } from './step';
 export type { LossAndGrads, StepFn } from './step';
-export { Trainer, StopRequested } from './trainer';
+export { Trainer, StopRequested, configMismatch } from './trainer';
 export type { TrainerOptions } from './trainer';
 export type { TrainerHook, HookRegistration } from './hook';
 export { DEFAULT_HOOK_PRIORITY } from './hook';

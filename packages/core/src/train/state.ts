@@ -81,6 +81,8 @@ export interface TrainerMeta {
   rng: { state: number; spareNormal: number | null };
   seed: number;
   configHash?: string;
+  /** The settings the config hash covers (absent in checkpoints of older versions). */
+  configSettings?: Record<string, unknown>;
   batchSize: number;
   datasetLength: number;
   stepsPerEpoch: number;

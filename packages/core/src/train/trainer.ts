@@ -8,6 +8,7 @@ import { EpochSampler, makeBatch, type EpochSamplerState } from '../data/batch';
 import { SeededRng } from '../util/random';
 import { NonFiniteLossError, trainStep, type StepFn } from './step';
 import { mixSeed } from './seeds';
+import { settingsDiff } from '../util/settings-diff';
 import { DEFAULT_HOOK_PRIORITY, type TrainerHook } from './hook';
 import { pushHistory, type EpochMetrics, type StepInfo, type TrainerMeta, type TrainSummary } from './state';
 
@@ -31,6 +32,8 @@ export interface TrainerOptions {
   hooks?: TrainerHook[];
   /** Stored in checkpoints; resuming under a different hash is refused. */
   configHash?: string;
+  /** The settings the hash covers, stored in checkpoints so a refused resume names what differs. */
+  configSettings?: Record<string, unknown>;
   /** Where hooks' log lines go (default console.log). */
   log?: (line: string) => void;
   /** Runs one optimizer step on a batch (default trainStep; a data-parallel runner's step for workers > 1). */
@@ -332,27 +335,38 @@ export class Trainer {
     return { tensors, meta };
   }
 
+  /**
+   * Why the checkpoint cannot be resumed by this trainer (another run's, another dataset, ...),
+   * or undefined if it can. Changes nothing, so a caller can refuse before it writes anything.
+   */
+  resumeProblem(ck: LoadedCheckpoint<TrainerMeta>): string | undefined {
+    const o = this.opts;
+    const m = ck.meta;
+    const mismatch = (what: string, saved: unknown, now: unknown) =>
+      `cannot resume from ${ck.path}: it was written with ${what} ${String(saved)}, this run has ${String(now)}`;
+    if (m.format !== 'selfsup-trainer-v1') return mismatch('format', m.format, 'selfsup-trainer-v1');
+    const config = configMismatch(m, o);
+    if (config) return `cannot resume from ${ck.path}: it was written with ${config}`;
+    if (m.batchSize !== o.batchSize) return mismatch('batch size', m.batchSize, o.batchSize);
+    if (m.datasetLength !== o.dataset.length)
+      return mismatch('dataset length', m.datasetLength, o.dataset.length);
+    if (m.stepsPerEpoch !== this.stepsPerEpoch)
+      return mismatch('steps per epoch', m.stepsPerEpoch, this.stepsPerEpoch);
+    if (m.seed !== o.seed) return mismatch('seed', m.seed, o.seed);
+    if (m.methodType !== o.method.type) return mismatch('method', m.methodType, o.method.type);
+    const at = this.samplerStateAt(ck.step);
+    if (m.sampler.epoch !== at.epoch || m.sampler.position !== at.position) {
+      return mismatch('sampler state', JSON.stringify(m.sampler), JSON.stringify(at));
+    }
+    return undefined;
+  }
+
   /** Restores a checkpoint written by `snapshot()`; refuses one of another run with the reason. */
   restore(ck: LoadedCheckpoint<TrainerMeta>): void {
     const o = this.opts;
     const m = ck.meta;
-    const mismatch = (what: string, saved: unknown, now: unknown) =>
-      new Error(
-        `cannot resume from ${ck.path}: it was written with ${what} ${String(saved)}, this run has ${String(now)}`,
-      );
-    if (m.format !== 'selfsup-trainer-v1') throw mismatch('format', m.format, 'selfsup-trainer-v1');
-    if (m.configHash !== o.configHash) throw mismatch('config hash', m.configHash, o.configHash);
-    if (m.batchSize !== o.batchSize) throw mismatch('batch size', m.batchSize, o.batchSize);
-    if (m.datasetLength !== o.dataset.length)
-      throw mismatch('dataset length', m.datasetLength, o.dataset.length);
-    if (m.stepsPerEpoch !== this.stepsPerEpoch)
-      throw mismatch('steps per epoch', m.stepsPerEpoch, this.stepsPerEpoch);
-    if (m.seed !== o.seed) throw mismatch('seed', m.seed, o.seed);
-    if (m.methodType !== o.method.type) throw mismatch('method', m.methodType, o.method.type);
-    const at = this.samplerStateAt(ck.step);
-    if (m.sampler.epoch !== at.epoch || m.sampler.position !== at.position) {
-      throw mismatch('sampler state', JSON.stringify(m.sampler), JSON.stringify(at));
-    }
+    const problem = this.resumeProblem(ck);
+    if (problem) throw new Error(problem);
     if (m.totalSteps !== this.totalSteps) {
       this.log(
         `resume: total steps changed from ${m.totalSteps} to ${this.totalSteps}; schedules follow the new length`,
@@ -365,7 +379,14 @@ export class Trainer {
     // A partial last epoch (the previous run hit maxSteps) is re-measured when the epoch completes.
     const metrics = m.metrics.filter((x) => !x.partial);
     this.log(`resumed from ${ck.path} at step ${ck.step} (epoch ${m.epoch})`);
-    this.meta = { ...m, step: ck.step, configHash: o.configHash, totalSteps: this.totalSteps, metrics };
+    this.meta = {
+      ...m,
+      step: ck.step,
+      configHash: o.configHash,
+      configSettings: o.configSettings,
+      totalSteps: this.totalSteps,
+      metrics,
+    };
   }
 
   private freshMeta(): TrainerMeta {
@@ -378,6 +399,7 @@ export class Trainer {
       rng: this.rng.getState(),
       seed: o.seed,
       configHash: o.configHash,
+      configSettings: o.configSettings,
       batchSize: o.batchSize,
       datasetLength: o.dataset.length,
       stepsPerEpoch: this.stepsPerEpoch,
@@ -390,6 +412,22 @@ export class Trainer {
       history: { stride: 1, points: [] },
     };
   }
+}
+
+/**
+ * `config hash A, this run has B` and, when both sides recorded the settings the hash covers,
+ * which of them differ (`: optimizer.lr (0.06 -> 0.1)`); undefined when the hashes agree.
+ */
+export function configMismatch(
+  saved: { configHash?: string; configSettings?: Record<string, unknown> },
+  now: { configHash?: string; configSettings?: Record<string, unknown> },
+): string | undefined {
+  if (saved.configHash === now.configHash) return undefined;
+  const hashes = `config hash ${String(saved.configHash)}, this run has ${String(now.configHash)}`;
+  if (!saved.configSettings || !now.configSettings)
+    return `${hashes} (the checkpoint does not record which settings those were)`;
+  const changed = settingsDiff(saved.configSettings, now.configSettings);
+  return changed.length > 0 ? `${hashes}; these settings differ: ${changed.join(', ')}` : hashes;
 }
 
 /** run() ended early because requestStop() was called; the hooks have saved what they save. */

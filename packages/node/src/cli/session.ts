@@ -11,7 +11,7 @@ import type {
   ViewPipeline,
   ViewPipelineRegistration,
 } from '@selfsup/core';
-import { parseConfig, type SelfsupConfig } from '@selfsup/core';
+import { parseConfig, settingsDiff, type SelfsupConfig } from '@selfsup/core';
 import { createPipeline, type Pipeline } from '@selfsup/core';
 import { resolveType } from '@selfsup/core';
 import { Normalize } from '@selfsup/core';
@@ -71,8 +71,11 @@ function absolutePluginPath(spec: string, dirs: string[], origin: string): strin
 export const pluginSearchDirs = (configPath?: string) =>
   configPath ? [process.cwd(), dirname(resolve(configPath))] : [process.cwd()];
 
-/** Everything that shapes the model and the data stream; not epochs or logging. */
-function hashedParts(config: SelfsupConfig): Record<string, unknown> {
+/**
+ * Everything that shapes the model and the data stream; not epochs or logging. Checkpoints
+ * record it, so a refused resume names the settings that differ.
+ */
+export function hashedParts(config: SelfsupConfig): Record<string, unknown> {
   const { method, backbone, aggregator, optimizer, data } = config;
   const { seed, batchSize, warmupEpochs } = config.train;
   return { method, backbone, aggregator, optimizer, data, train: { seed, batchSize, warmupEpochs } };
@@ -89,19 +92,7 @@ export function configHash(config: SelfsupConfig): string {
 
 /** Key paths whose values differ between two configs, among the keys a resume must keep. */
 export function resumeBreakingChanges(before: SelfsupConfig, after: SelfsupConfig): string[] {
-  const out: string[] = [];
-  const walk = (a: unknown, b: unknown, path: string) => {
-    const isObj = (v: unknown): v is Record<string, unknown> =>
-      v !== null && typeof v === 'object' && !Array.isArray(v);
-    if (isObj(a) && isObj(b)) {
-      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
-        walk(a[k], b[k], path ? `${path}.${k}` : k);
-    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
-      out.push(`${path} (${JSON.stringify(a) ?? 'unset'} -> ${JSON.stringify(b) ?? 'unset'})`);
-    }
-  };
-  walk(hashedParts(before), hashedParts(after), '');
-  return out;
+  return settingsDiff(hashedParts(before), hashedParts(after));
 }
 
 /** Keys of a registration's zod object schema (empty if it is not an object schema). */
@@ -270,7 +261,9 @@ export async function locateCheckpoint(
   let checkpointsDir: string;
   if (statSync(target).isDirectory()) {
     checkpointsDir = existsSync(join(target, 'checkpoints')) ? join(target, 'checkpoints') : target;
-    const latest = await new Checkpointer(new FileCheckpointStorage(checkpointsDir)).loadLatest();
+    // An unusable newest checkpoint (corrupt, NaN) is named on stderr and the previous one is used.
+    const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
+    const latest = await new Checkpointer(new FileCheckpointStorage(checkpointsDir), { warn }).loadLatest();
     if (!latest) throw new Error(`--checkpoint ${target}: no checkpoint in ${checkpointsDir}`);
     file = latest.path;
   } else {

@@ -1,9 +1,16 @@
-import { readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Dataset, Image, Sample } from '@selfsup/core';
 import { imageFromUint8 } from '@selfsup/core';
-import { compareNames, requireDirectory } from './files';
+import { requireDirectory } from './files';
+import {
+  displayPath,
+  folderIdentity,
+  listFolder,
+  listImageFiles,
+  unreadableBecause,
+  type FsPath,
+} from './image-files';
 
 export interface ImageFolderOptions {
   path: string;
@@ -21,7 +28,9 @@ export interface ImageFolderOptions {
 }
 
 interface Entry {
-  path: string;
+  path: FsPath;
+  /** The path in messages and `badImages` (bytes that are not UTF-8 written \xNN). */
+  shown: string;
   label?: number;
   width: number;
   height: number;
@@ -29,20 +38,20 @@ interface Entry {
 
 const DEFAULT_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
-async function listImages(dir: string, extensions: Set<string>, recursive: boolean): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => compareNames(a.name, b.name));
-  const out: string[] = [];
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (recursive) out.push(...(await listImages(p, extensions, true)));
-    } else if (extensions.has(extname(e.name).toLowerCase())) {
-      out.push(p);
-    }
-  }
-  return out;
+/**
+ * sharp's input for a file: its path, or for a name that is not UTF-8 (which sharp cannot be
+ * given as a path) the file's bytes.
+ */
+async function sharpInput(path: FsPath): Promise<string | Buffer> {
+  return typeof path === 'string' ? path : readFile(path);
+}
+
+/**
+ * The reason an image cannot be used: the file system's (permission denied, no such file, a
+ * broken link) when there is one, else the decoder's.
+ */
+async function whyUnreadable(path: FsPath, decoderError: unknown): Promise<string> {
+  return (await unreadableBecause(path)) ?? (decoderError as Error).message;
 }
 
 /** Runs `fn` over items with at most `limit` in flight, keeping order. */
@@ -71,6 +80,8 @@ export class ImageFolderDataset implements Dataset {
   readonly classNames?: string[];
   /** Paths skipped as unreadable (onBadImage 'skip'), found at scan or at decode. */
   readonly badImages: string[] = [];
+  /** Why each of `badImages` was skipped (permission denied, not an image, ...). */
+  readonly badImageReasons = new Map<string, string>();
   private readonly cache = new Map<number, Image>();
 
   private constructor(
@@ -90,51 +101,50 @@ export class ImageFolderDataset implements Dataset {
     const onBad = options.onBadImage ?? 'fail';
     await requireDirectory(root, 'image_folder');
     const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase()));
-    const top = await readdir(root, { withFileTypes: true });
-    const classDirs = top
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-      .map((e) => e.name)
-      .sort(compareNames);
+    // Class folders and images may be symbolic links (datasets assembled from links are common).
+    const classDirs = (await listFolder(root)).filter((e) => e.kind === 'dir');
 
-    let files: { path: string; label?: number }[];
+    let files: { path: FsPath; label?: number }[];
     let classNames: string[] | undefined;
     if (classDirs.length > 0) {
-      classNames = classDirs;
+      classNames = classDirs.map((d) => displayPath(d.name));
       files = [];
+      const rootIdentity = [await folderIdentity(root)];
       for (let label = 0; label < classDirs.length; label++) {
-        const paths = await listImages(join(root, classDirs[label]), extensions, true);
+        const paths = await listImageFiles(classDirs[label].path, extensions, true, rootIdentity);
         if (paths.length === 0) {
           throw new Error(
-            `image_folder: class folder '${join(root, classDirs[label])}' has no ${[...extensions].join('/')} images`,
+            `image_folder: class folder '${displayPath(classDirs[label].path)}' has no ${[...extensions].join('/')} images`,
           );
         }
         for (const path of paths) files.push({ path, label });
       }
     } else {
-      files = (await listImages(root, extensions, false)).map((path) => ({ path }));
+      files = (await listImageFiles(root, extensions, false)).map((path) => ({ path }));
     }
     if (files.length === 0) {
       throw new Error(`image_folder: no ${[...extensions].join('/')} images found in '${root}'`);
     }
 
-    const skipped: string[] = [];
+    const skipped: Array<[string, string]> = [];
     const scanned = await mapLimit(files, 8, async (f): Promise<Entry | undefined> => {
+      const shown = displayPath(f.path);
       try {
-        const meta = await sharp(f.path).metadata();
+        const meta = await sharp(await sharpInput(f.path)).metadata();
         if (!meta.width || !meta.height) throw new Error('no image dimensions in header');
         // EXIF orientations 5..8 swap width and height once auto-rotated.
         const swap = (meta.orientation ?? 1) >= 5;
         return {
           path: f.path,
+          shown,
           label: f.label,
           width: swap ? meta.height : meta.width,
           height: swap ? meta.width : meta.height,
         };
       } catch (err) {
-        if (onBad === 'fail') {
-          throw new Error(`image_folder: cannot read image '${f.path}': ${(err as Error).message}`);
-        }
-        skipped.push(f.path);
+        const reason = await whyUnreadable(f.path, err);
+        if (onBad === 'fail') throw new Error(`image_folder: cannot read image '${shown}': ${reason}`);
+        skipped.push([shown, reason]);
         return undefined;
       }
     });
@@ -147,20 +157,26 @@ export class ImageFolderDataset implements Dataset {
       const other = entries.find((e) => e.width !== first.width || e.height !== first.height);
       if (other) {
         throw new Error(
-          `image_folder: images in '${root}' differ in size: '${first.path}' is ${first.width}x${first.height} ` +
-            `and '${other.path}' is ${other.width}x${other.height} (WxH); set the 'resize' option`,
+          `image_folder: images in '${root}' differ in size: '${first.shown}' is ${first.width}x${first.height} ` +
+            `and '${other.shown}' is ${other.width}x${other.height} (WxH); set the 'resize' option`,
         );
       }
     }
     if (options.limit !== undefined) entries = entries.slice(0, options.limit);
     const ds = new ImageFolderDataset(entries, classNames, options);
-    ds.badImages.push(...skipped);
+    for (const [shown, reason] of skipped) ds.markBad(shown, reason);
     return ds;
   }
 
-  /** Path of sample i (for messages and inspection). */
+  private markBad(shown: string, reason: string): void {
+    if (this.badImageReasons.has(shown)) return;
+    this.badImages.push(shown);
+    this.badImageReasons.set(shown, reason);
+  }
+
+  /** Path of sample i (for messages and inspection; bytes that are not UTF-8 written \xNN). */
   pathOf(index: number): string {
-    return this.entries[index].path;
+    return this.entries[index].shown;
   }
 
   async get(index: number): Promise<Sample> {
@@ -172,15 +188,16 @@ export class ImageFolderDataset implements Dataset {
     for (let k = 0; k < this.length; k++) {
       const i = (index + k) % this.length;
       const entry = this.entries[i];
-      if (k > 0 && this.badImages.includes(entry.path)) continue;
+      if (k > 0 && this.badImageReasons.has(entry.shown)) continue;
       try {
         const image = await this.decode(i);
         return entry.label === undefined ? { image } : { image, label: entry.label };
       } catch (err) {
+        const reason = await whyUnreadable(entry.path, err);
         if ((this.options.onBadImage ?? 'fail') === 'fail') {
-          throw new Error(`image_folder: cannot decode '${entry.path}': ${(err as Error).message}`);
+          throw new Error(`image_folder: cannot decode '${entry.shown}': ${reason}`);
         }
-        if (!this.badImages.includes(entry.path)) this.badImages.push(entry.path);
+        this.markBad(entry.shown, reason);
       }
     }
     throw new Error(`image_folder: no image in '${this.options.path}' could be decoded`);
@@ -195,7 +212,9 @@ export class ImageFolderDataset implements Dataset {
       return cached;
     }
     const entry = this.entries[index];
-    let pipeline = sharp(entry.path).rotate().toColourspace('srgb');
+    let pipeline = sharp(await sharpInput(entry.path))
+      .rotate()
+      .toColourspace('srgb');
     const resize = this.options.resize;
     if (resize !== undefined) {
       const [h, w] = typeof resize === 'number' ? [resize, resize] : resize;

@@ -49,6 +49,14 @@ export const defaultAtomicWriteOps: AtomicWriteOps = {
 /** Temp files start with this so directory listings can tell them from finished files. */
 export const TEMP_PREFIX = '.tmp-';
 
+const TEMP_NAME_RE = /^\.tmp-.+\.(\d+)\.[0-9a-f]{8}$/;
+
+/** The pid of the process writing a temp file named `.tmp-<name>.<pid>.<hex>`, or undefined. */
+export function tempFileWriter(name: string): number | undefined {
+  const m = TEMP_NAME_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * Write `data` to `path` so that `path` is either the old file or the whole new one, even across a
  * crash: temp file in the same directory, write, fsync, rename over `path`, fsync the directory.

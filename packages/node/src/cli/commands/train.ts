@@ -1,12 +1,19 @@
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { createPipeline } from '@selfsup/core';
+import { createPipeline, StopRequested, type Trainer, type TrainSummary } from '@selfsup/core';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
-import { Checkpointer, hooksFromConfig } from '@selfsup/core';
-import { FileCheckpointStorage } from '../../io/file-checkpoint-storage';
+import { hooksFromConfig } from '@selfsup/core';
+import { atomicWriteFile } from '../../io/atomic-write';
 import { createRunTrainer } from '../../train/run-trainer';
+import { YieldToEventLoopHook } from '../../train/hooks/yield-to-event-loop';
 import type { SelfsupConfig } from '@selfsup/core';
+import { RunFolder } from '../run-folder';
+import { onStopSignals, signalExitCode, type StopSignal } from '../stop-signals';
+import {
+  checkBatchSizeAgainstCount,
+  checkBatchSizeAgainstData,
+  checkRunDirectory,
+  resumeCheckpoint,
+} from '../train-checks';
 import { extractMemoryAndQuery } from '@selfsup/core';
 import { knnAccuracy } from '@selfsup/core';
 import { linearProbe } from '@selfsup/core';
@@ -17,10 +24,10 @@ import {
   configSource,
   configToYaml,
   evalTransform,
+  hashedParts,
   loadConfig,
   openSession,
   RESOLVED_CONFIG,
-  resumeBreakingChanges,
   skippedImages,
   type DataSplits,
   type Session,
@@ -93,8 +100,99 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   if (opts.threads !== undefined) config.train.threads = opts.threads;
   if (opts.quiet) config.train.quiet = true;
   const runDir = resolve(opts.out ?? join('runs', basename(opts.config, extname(opts.config))));
-  // Before anything is written: the run directory's config.yaml is what eval, maps and resume read.
-  await checkRunDirectory(runDir, config, opts.resume ?? false);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  // Installed first, so a signal at any point gets its message (and, later, its checkpoint).
+  const stop: StopState = { phase: 'preparing' };
+  const offSignals = onStopSignals(stopHandlers(stop, runDir, log));
+  const folder = new RunFolder(runDir);
+  stop.folder = folder;
+  try {
+    // Checked writable, created and locked; nothing else is written until every check has passed.
+    await folder.open({
+      command: `selfsup train --config ${opts.config}${opts.resume ? ' --resume' : ''}`,
+      warn: log,
+    });
+    return await trainInFolder(opts, config, folder, stop, log);
+  } finally {
+    if (folder.isCommitted) await folder.close();
+    else await folder.abandon();
+    offSignals();
+  }
+}
+
+/** What the signal handlers need to know: how far the command is, and the trainer once it exists. */
+interface StopState {
+  phase: 'preparing' | 'training' | 'evaluating';
+  /** The run folder, undone by an early exit however far it got opening. */
+  folder?: RunFolder;
+  trainer?: Trainer;
+  signal?: StopSignal;
+}
+
+/**
+ * First SIGINT/SIGTERM: while training, finish the step in flight and write a checkpoint (the
+ * trainer's stop request); before training nothing is written yet and after it the checkpoint
+ * is on disk, so the command stops at once. A second signal always stops at once.
+ */
+function stopHandlers(stop: StopState, runDir: string, log: (l: string) => void) {
+  const now = (signal: StopSignal, message: string): never => {
+    log(`selfsup: ${message}`);
+    stop.folder?.abandonSync();
+    process.exit(signalExitCode(signal));
+  };
+  const last = () => stop.trainer?.lastCheckpoint ?? 'none yet';
+  return {
+    first(signal: StopSignal) {
+      stop.signal = signal;
+      if (stop.phase === 'preparing') {
+        now(signal, `${signal} before training started: stopped; nothing was written into ${runDir}`);
+      } else if (stop.phase === 'evaluating') {
+        now(
+          signal,
+          `${signal} during the final evaluation: stopped; training is complete, checkpoint ${last()}; ` +
+            `the scores: selfsup eval knn --checkpoint ${shellQuote(runDir)}`,
+        );
+      } else {
+        stop.trainer?.requestStop(signal);
+        const again = signal === 'SIGINT' ? 'press Ctrl-C again' : `send ${signal} again`;
+        const done = stop.trainer ? ` (${stop.trainer.meta.step} of ${stop.trainer.totalSteps} done)` : '';
+        log(
+          `selfsup: ${signal}: stopping once the current step is done${done}, then writing a checkpoint ` +
+            `(${again} to stop at once, losing that step)`,
+        );
+      }
+    },
+    again(signal: StopSignal) {
+      now(signal, `${signal} again: stopped at once; the step in flight is lost; last checkpoint: ${last()}`);
+    },
+  };
+}
+
+/** Quotes a shell word when it needs it. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that continues a run stopped in `runDir`. */
+function resumeCommand(runDir: string, opts: TrainOptions): string {
+  const words = ['selfsup', 'train', '--config', join(runDir, RESOLVED_CONFIG), '--out', runDir, '--resume'];
+  if (opts.backend) words.push('--backend', opts.backend);
+  for (const p of opts.plugin ?? []) words.push('--plugin', p);
+  return words.map(shellQuote).join(' ');
+}
+
+async function trainInFolder(
+  opts: TrainOptions,
+  config: SelfsupConfig,
+  folder: RunFolder,
+  stop: StopState,
+  log: (line: string) => void,
+): Promise<number> {
+  const runDir = folder.dir;
+  const resume = opts.resume ?? false;
+  // The run folder and its checkpoints, before anything is built.
+  await checkRunDirectory(runDir, config, resume);
+  const resumeFrom = resume ? await resumeCheckpoint(runDir, config) : undefined;
   const threads = threadsPerRank(config.train.threads, config.train.workers);
   const session = await openSession(config, {
     backend: opts.backend,
@@ -102,8 +200,9 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     source: configSource(opts.config, opts.set),
     configPath: opts.config,
   });
-  let runner: StepRunner;
+  let runner: StepRunner | undefined;
   try {
+    checkBatchSizeAgainstCount(session);
     runner = await createStepRunner({
       workers: config.train.workers,
       method: session.pipeline.method,
@@ -115,28 +214,14 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
         source: configSource(opts.config, opts.set),
       },
     });
-  } catch (err) {
-    session.pipeline.dispose();
-    throw err;
-  }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  try {
     const splits = await buildDatasets(session);
-    const skippedAtLoad = skippedImages(splits.source).length;
-    if (skippedAtLoad > 0) log(skippedLine(splits, skippedAtLoad));
-    const views = buildViews(session);
-    await mkdir(runDir, { recursive: true });
-    await writeFile(join(runDir, RESOLVED_CONFIG), configToYaml(config));
+    checkBatchSizeAgainstData(session, splits);
     const t = config.train;
-    log(
-      `train ${config.data.dataset} (${splits.train.length} images, ${config.data.imageSize}px) -> ${runDir}` +
-        `${opts.resume ? ' (resume)' : ''}`,
-    );
     const trainer = createRunTrainer({
       method: session.pipeline.method,
       optimizer: session.pipeline.optimizer,
       dataset: splits.train,
-      views,
+      views: buildViews(session),
       runDir,
       batchSize: t.batchSize,
       epochs: t.epochs,
@@ -156,13 +241,56 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
             }
           : undefined,
       progress: t.quiet || !process.stderr.isTTY ? 'log' : 'bar',
-      resume: opts.resume ?? false,
+      resume,
       configHash: configHash(config),
+      configSettings: hashedParts(config),
       stepFn: runner.step,
+      extraHooks: [
+        // So a SIGINT or SIGTERM is seen after the step in flight, not at the next file write.
+        new YieldToEventLoopHook(),
+        ...hooksFromConfig(session.pipeline.container, t.hooks, configSource(opts.config, opts.set)),
+      ],
       log,
-      extraHooks: hooksFromConfig(session.pipeline.container, t.hooks, configSource(opts.config, opts.set)),
     });
-    const summary = await trainer.run();
+    // The dataset length, steps per epoch and the rest of the checkpoint's record.
+    const problem = resumeFrom && trainer.resumeProblem(resumeFrom);
+    if (problem) throw new Error(problem);
+
+    // Every check has passed: from here on the run folder is written.
+    stop.trainer = trainer;
+    stop.phase = 'training';
+    const removed = await folder.commit();
+    if (removed.length > 0)
+      log(`removed ${removed.length} temp file(s) of interrupted writes: ${removed.join(', ')}`);
+    const skippedAtLoad = skippedImages(splits.source).length;
+    if (skippedAtLoad > 0) log(skippedLine(splits, skippedAtLoad));
+    // The run directory's config.yaml is what eval, maps and resume read.
+    await atomicWriteFile(join(runDir, RESOLVED_CONFIG), new TextEncoder().encode(configToYaml(config)));
+    log(
+      `train ${config.data.dataset} (${splits.train.length} images, ${config.data.imageSize}px) -> ${runDir}` +
+        `${resume ? ' (resume)' : ''}`,
+    );
+    let summary: TrainSummary;
+    try {
+      summary = await trainer.run();
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+      log(
+        `selfsup: stopped by ${e.reason} after step ${e.step} of ${trainer.totalSteps}; ` +
+          `checkpoint: ${trainer.lastCheckpoint ?? 'none'}`,
+      );
+      log(`resume with: ${resumeCommand(runDir, opts)}`);
+      return signalExitCode(stop.signal ?? 'SIGTERM');
+    }
+    if (stop.signal) {
+      // The stop came during the last step: the run is complete, only the scores are missing.
+      log(
+        `selfsup: stopped by ${stop.signal} after the last step (${summary.steps}); checkpoint: ${summary.lastCheckpoint}; ` +
+          `the final evaluation was skipped: ${resumeCommand(runDir, opts)} runs it`,
+      );
+      return signalExitCode(stop.signal);
+    }
+    stop.phase = 'evaluating';
     const scores = await finalEvaluation(session, splits, log);
     const skipped = skippedImages(splits.source);
     if (skipped.length > skippedAtLoad) log(skippedLine(splits, skipped.length));
@@ -177,7 +305,10 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       checkpoint: summary.lastCheckpoint,
       ...(skipped.length > 0 && { skippedImages: skipped }),
     };
-    await writeFile(join(runDir, 'final.json'), `${JSON.stringify(result, null, 2)}\n`);
+    await atomicWriteFile(
+      join(runDir, 'final.json'),
+      new TextEncoder().encode(`${JSON.stringify(result, null, 2)}\n`),
+    );
     const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
     process.stdout.write(
       `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}` +
@@ -186,43 +317,18 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     );
     return 0;
   } finally {
-    await runner.close();
+    await runner?.close();
     session.pipeline.dispose();
   }
 }
 
 function skippedLine(splits: DataSplits, count: number): string {
   const paths = skippedImages(splits.source);
-  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, ... (${paths.length - 5} more)` : '');
+  // image_folder keeps why (permission denied, not an image, ...); other datasets may not.
+  const reasons = (splits.source as { badImageReasons?: Map<string, string> }).badImageReasons;
+  const withReason = (p: string) => (reasons?.has(p) ? `${p} (${reasons.get(p)})` : p);
+  const shown =
+    paths.slice(0, 5).map(withReason).join(', ') +
+    (paths.length > 5 ? `, ... (${paths.length - 5} more)` : '');
   return `data: skipped ${count} unreadable image(s) of ${splits.source.length} (onBadImage: skip): ${shown}`;
-}
-
-/**
- * Refuses, before config.yaml is overwritten, a run directory that already holds another run
- * (without --resume) or whose run was trained under settings a resume cannot change.
- */
-async function checkRunDirectory(runDir: string, config: SelfsupConfig, resume: boolean): Promise<void> {
-  const existing = await new Checkpointer(new FileCheckpointStorage(join(runDir, 'checkpoints'))).list();
-  if (existing.length === 0) return;
-  if (!resume) {
-    throw new Error(
-      `run directory ${runDir} already has checkpoints (latest step ${existing[existing.length - 1].step}); ` +
-        'pass --resume to continue it, or --out to choose a new run directory',
-    );
-  }
-  const previousPath = join(runDir, RESOLVED_CONFIG);
-  if (!existsSync(previousPath)) return;
-  let previous: SelfsupConfig;
-  try {
-    previous = await loadConfig(previousPath);
-  } catch {
-    return; // Unreadable: the checkpoint's own config hash still guards the resume.
-  }
-  const changed = resumeBreakingChanges(previous, config);
-  if (changed.length > 0) {
-    throw new Error(
-      `cannot resume ${runDir}: these settings differ from its ${RESOLVED_CONFIG}: ${changed.join(', ')}; ` +
-        'only train.epochs, train.maxSteps, logging, checkpointing and eval settings may change on resume',
-    );
-  }
 }
