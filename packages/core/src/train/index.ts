@@ -11,4 +11,6 @@ export type { CheckpointHookOptions } from './hooks/checkpoint';
 export { KnnMonitorHook } from './hooks/knn-monitor';
 export type { KnnMonitorOptions } from './hooks/knn-monitor';
 export { LogHook } from './hooks/log';
+export { MapsMonitorHook, makesAlignmentMaps } from './hooks/maps-monitor';
+export type { MapsMonitorOptions } from './hooks/maps-monitor';
 export { mixSeed } from './seeds';

@@ -6,6 +6,7 @@ import { createStepRunner, threadsPerRank, type StepRunner } from '../../paralle
 import { Checkpointer } from '@selfsup/core';
 import { FileCheckpointStorage } from '../../io/file-checkpoint-storage';
 import { createRunTrainer } from '../../train/run-trainer';
+import { mapsMonitorOptions } from '../../train/maps-monitor-options';
 import type { SelfsupConfig } from '@selfsup/core';
 import { extractMemoryAndQuery } from '@selfsup/core';
 import { knnAccuracy } from '@selfsup/core';
@@ -125,6 +126,13 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     const skippedAtLoad = skippedImages(splits.source).length;
     if (skippedAtLoad > 0) log(skippedLine(splits, skippedAtLoad));
     const views = buildViews(session);
+    // Before the run directory is made: a train.mapsEvery the run cannot honour fails here.
+    const maps = await mapsMonitorOptions(
+      config,
+      session.pipeline.method,
+      splits.test,
+      evalTransform(config.data.imageSize),
+    );
     await mkdir(runDir, { recursive: true });
     await writeFile(join(runDir, RESOLVED_CONFIG), configToYaml(config));
     const t = config.train;
@@ -155,6 +163,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
               transform: evalTransform(config.data.imageSize),
             }
           : undefined,
+      maps,
       progress: t.quiet || !process.stderr.isTTY ? 'log' : 'bar',
       resume: opts.resume ?? false,
       configHash: configHash(config),
