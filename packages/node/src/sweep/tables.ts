@@ -161,19 +161,17 @@ export function sweepMarkdown(res: SweepResults): string {
   ].join('\n');
 }
 
-/** Bars of mean kNN (trained and untrained) per combination, with ± std whiskers. */
+/** Bars of mean kNN (trained and untrained network) and linear probe per combination, with ± std whiskers. */
 export function sweepBars(res: SweepResults): BarPoint[] {
   const bars: BarPoint[] = [];
   for (const c of res.combinations) {
-    if (c.knn) bars.push({ label: c.name, series: 'trained', value: c.knn.mean, error: c.knn.std });
+    if (c.knn) bars.push({ label: c.name, series: 'kNN', value: c.knn.mean, error: c.knn.std });
     if (c.knnUntrained) {
-      bars.push({
-        label: c.name,
-        series: 'untrained',
-        value: c.knnUntrained.mean,
-        error: c.knnUntrained.std,
-      });
+      const { mean, std } = c.knnUntrained;
+      bars.push({ label: c.name, series: 'untrained kNN', value: mean, error: std });
     }
+    if (c.linear)
+      bars.push({ label: c.name, series: 'linear probe', value: c.linear.mean, error: c.linear.std });
   }
   return bars;
 }
@@ -192,9 +190,9 @@ export async function writeSweepTables(res: SweepResults): Promise<{ markdown: s
   if (bars.length > 0) {
     const plot = join(res.dir, PLOT);
     await writeBarPlot(plot, bars, {
-      title: 'final kNN top-1 per combination (mean ± std over seeds)',
+      title: 'final top-1 per combination (mean ± std over seeds)',
       xTitle: 'combination',
-      yTitle: 'kNN top-1 %',
+      yTitle: 'top-1 %',
     });
     files.push(plot);
   }
