@@ -190,6 +190,21 @@ describe('selfsup sweep (in-process)', () => {
     expect(read(out, 'sweep-summary.csv')).toBe(read(sweepDir, 'sweep-summary.csv'));
   }, 240_000);
 
+  it('a run that fails does not stop the others; the sweep names it and exits non-zero', async () => {
+    // heads must divide the head's output dim (16): the schema accepts 3, building the model does not.
+    const lewel = writeTinyConfig(dir, 'lewel', 'lewel_m');
+    const out = join(dir, 'failing');
+    const r = await runCli(['sweep', '-c', lewel, '--grid', 'aggregator.heads=3,4', ...TINY, '--out', out]);
+    expect(r.code).toBe(2);
+    const lines = errorLines(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^selfsup: sweep: aggregator\.heads=3__seed0 failed \(lewel: heads \(3\) must divide .*\); run the same command again to retry/,
+    );
+    expect(existsSync(join(out, 'aggregator.heads=4__seed0', 'final.json'))).toBe(true);
+    expect(csvRows(read(out, 'sweep.csv')).map((row) => row[3])).toEqual(['status', 'pending', 'done']);
+  });
+
   it('--collect builds the same table, from sweep.json or from the run directories alone', async () => {
     const copy = join(dir, 'collect');
     cpSync(sweepDir, copy, { recursive: true });

@@ -119,8 +119,8 @@ export async function sweepCommand(opts: SweepOptions): Promise<number> {
   log(`sweep: wrote ${files.join(', ')}`);
   if (failed.length > 0) {
     throw new Error(
-      `sweep: ${failed.length} of ${todo.length} runs failed: ${failed.join('; ')}; ` +
-        'run the same command again to retry them (finished runs are skipped)',
+      `sweep: ${failed.join('; ')}; run the same command again to retry (finished runs are skipped, ` +
+        'started ones resume)',
     );
   }
   return 0;
@@ -276,7 +276,7 @@ async function runInProcess(
       log(`${tag}: ${await describeDone(run, out)}`);
     } catch (err) {
       log(`${tag}: failed: ${(err as Error).message}`);
-      failed.push(`${run.name} (${(err as Error).message.split('\n')[0]})`);
+      failed.push(`${run.name} failed (${(err as Error).message.split('\n')[0]})`);
     }
   }
   return failed;
@@ -298,8 +298,8 @@ export function selfsupChildEntry(): string[] {
 
 /**
  * Up to `parallel` runs at a time, each a `selfsup train` child process writing its output to
- * <sweep>/logs/<run>.log. Threads per run default to the cores shared out. SIGINT/SIGTERM
- * reach the children, which stop at a checkpoint; the next sweep resumes them.
+ * <sweep>/logs/<run>.log. Threads per run default to the cores shared out. After SIGINT or
+ * SIGTERM no new run starts; the next sweep resumes the stopped ones from their checkpoints.
  */
 async function runParallel(
   todo: SweepRun[],
@@ -313,17 +313,19 @@ async function runParallel(
   const entry = selfsupChildEntry();
   await mkdir(join(out, 'logs'), { recursive: true });
   const children = new Set<ReturnType<typeof spawn>>();
-  const forward = (signal: NodeJS.Signals) => () => {
-    for (const c of children) c.kill(signal);
+  // Ctrl-C reaches the children through the terminal's process group already; a TERM sent to
+  // this process alone (a scheduler, `kill`) is passed on. Either way no new run starts.
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    if (signal === 'SIGTERM') for (const c of children) c.kill(signal);
   };
-  const onInt = forward('SIGINT');
-  const onTerm = forward('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const failed: string[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < todo.length) {
+    while (next < todo.length && stoppedBy === undefined) {
       const i = next++;
       const run = todo[i];
       const dir = join(out, run.name);
@@ -356,7 +358,7 @@ async function runParallel(
         else {
           const why = signal ? `killed by ${signal}` : `exit status ${code}`;
           log(`${tag}: failed (${why}); see ${logFile}`);
-          failed.push(`${run.name} (${why}, log ${logFile})`);
+          failed.push(`${run.name} failed (${why}, log ${logFile})`);
         }
       } finally {
         await handle.close();
@@ -366,9 +368,10 @@ async function runParallel(
   try {
     await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+  if (stoppedBy !== undefined) failed.push(`stopped by ${stoppedBy} before the remaining runs`);
   return failed;
 }
 
