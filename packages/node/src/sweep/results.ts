@@ -25,6 +25,9 @@ export interface RunResult {
   peakEpoch?: number;
   /** maps_lift of the last epoch that measured it (alignment-map mass on the object / object area). */
   mapsLift?: number;
+  /** Monitored kNN and maps lift per epoch that measured them: [epoch, value]. */
+  knnCurve: Array<[number, number]>;
+  liftCurve: Array<[number, number]>;
 }
 
 /** Mean and sample standard deviation (n - 1; undefined below two values) of the defined values. */
@@ -102,8 +105,13 @@ export async function readRun(
   let peakKnn: number | undefined;
   let peakEpoch: number | undefined;
   let mapsLift: number | undefined;
+  const knnCurve: Array<[number, number]> = [];
+  const liftCurve: Array<[number, number]> = [];
   for (const m of metrics) {
+    const epoch = num(m.epoch) ?? 0;
     const knn = num(m.knn);
+    if (knn !== undefined) knnCurve.push([epoch, knn]);
+    if (num(m.maps_lift) !== undefined) liftCurve.push([epoch, num(m.maps_lift)!]);
     if (knn !== undefined && (peakKnn === undefined || knn > peakKnn)) {
       peakKnn = knn;
       peakEpoch = num(m.epoch);
@@ -124,6 +132,8 @@ export async function readRun(
     peakKnn,
     peakEpoch,
     mapsLift,
+    knnCurve,
+    liftCurve,
   };
 }
 

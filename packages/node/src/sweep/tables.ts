@@ -126,7 +126,10 @@ export function sweepMarkdown(res: SweepResults): string {
     'linear %',
     'last loss',
     ...(lift ? ['maps lift'] : []),
+    'kNN per epoch',
+    ...(lift ? ['maps lift per epoch'] : []),
   ];
+  const curve = (c: Array<[number, number]>, digits: number) => c.map(([, v]) => v.toFixed(digits)).join(' ');
   const runRows = res.runs.map((r) => [
     r.name,
     r.status,
@@ -138,6 +141,8 @@ export function sweepMarkdown(res: SweepResults): string {
     fixed(r.linear),
     fixed(r.lastLoss, 4),
     ...(lift ? [fixed(r.mapsLift, 3)] : []),
+    curve(r.knnCurve, 1),
+    ...(lift ? [curve(r.liftCurve, 2)] : []),
   ]);
   const header = [
     `# Sweep ${res.dir}`,
