@@ -24,6 +24,12 @@ export const trainSchema = z
     keepCheckpoints: z.number().int().positive().default(3),
     knnEvery: z.number().int().nonnegative().default(1),
     /**
+     * Score the alignment maps on the held-out masks (maps_lift, maps_mass, maps_area in
+     * metrics.jsonl) every N epochs; 0: never. Unset: every epoch when the method makes maps
+     * (LEWEL) and the dataset has object masks (cluttered), else never.
+     */
+    mapsEvery: z.number().int().nonnegative().optional(),
+    /**
      * Data-parallel ranks (worker_threads, this thread included), as PyTorch DDP without SyncBN:
      * the batch is split, gradients are averaged before one optimizer step, BatchNorm normalises
      * per shard and rank 0's running statistics are kept. Results are deterministic per seed and

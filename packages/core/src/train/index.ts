@@ -12,4 +12,6 @@ export { KnnMonitorHook } from './hooks/knn-monitor';
 export type { KnnMonitorOptions } from './hooks/knn-monitor';
 export { LogHook } from './hooks/log';
 export { hooksFromConfig } from './hooks/from-config';
+export { MapsMonitorHook, makesAlignmentMaps } from './hooks/maps-monitor';
+export type { MapsMonitorOptions } from './hooks/maps-monitor';
 export { mixSeed } from './seeds';

@@ -99,9 +99,10 @@ export interface TrainerMeta {
 
 export function formatEpoch(m: EpochMetrics, epochs: number): string {
   const knn = m.knn === undefined ? '' : ` knn ${m.knn.toFixed(2)}%`;
+  const lift = typeof m.maps_lift === 'number' ? ` maps lift ${m.maps_lift.toFixed(2)}x` : '';
   return (
     `epoch ${m.epoch}/${epochs}${m.partial ? ' (partial)' : ''} step ${m.step} loss ${m.loss.toFixed(4)} ` +
-    `lr ${m.lr.toExponential(3)}${formatEma(m.ema)} ${m.imgs_per_s.toFixed(1)} img/s${knn}`
+    `lr ${m.lr.toExponential(3)}${formatEma(m.ema)} ${m.imgs_per_s.toFixed(1)} img/s${knn}${lift}`
   );
 }
 

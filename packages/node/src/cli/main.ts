@@ -6,6 +6,7 @@ import { benchCommand } from './commands/bench';
 import { trainCommand } from './commands/train';
 import { evalCommand, EVAL_KINDS } from './commands/eval';
 import { mapsCommand } from './commands/maps';
+import { sweepCommand, EMIT_KINDS } from './commands/sweep';
 import { SELFSUP_VERSION } from './version';
 
 const int = (name: string) => (v: string) => {
@@ -100,6 +101,49 @@ export function buildProgram(): Command {
     .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'one JSON line')
     .action(run((opts) => mapsCommand(opts)));
+
+  program
+    .command('sweep')
+    .description(
+      'train every combination of --grid values x --seeds into its own run directory (finished runs are skipped, ' +
+        'half-finished ones resumed) and tabulate kNN, linear probe, untrained baseline and loss; ' +
+        'or write a Slurm job array / Kubernetes Indexed Job instead (--emit), or tabulate run directories (--collect)',
+    )
+    .option('-c, --config <file>', 'config file every run starts from')
+    .option(
+      '--grid <key.path=v1,v2>',
+      'a config key and its values, e.g. optimizer.lr=0.03,0.06 (repeatable)',
+      collect,
+    )
+    .option('--seeds <list>', "seeds of each combination, e.g. 0,1,2 (default: the config's train.seed)")
+    .option('--set <key.path=value>', 'override a config key in every run (repeatable)', collect)
+    .option(
+      '--parallel <n>',
+      'runs at a time, as child processes (default 1: one after another)',
+      int('--parallel'),
+    )
+    .option('--out <dir>', 'sweep directory (default runs/sweep-<config name>)')
+    .option('--emit <kind>', `write a job file instead of running: ${EMIT_KINDS.join(' | ')}`)
+    .option('--collect <dir>', 'only build the table (CSV, Markdown, plot) from the run directories in DIR')
+    .option(
+      '--sbatch <option>',
+      "--emit slurm: an extra #SBATCH option, e.g. '--partition=cpu' (repeatable)",
+      collect,
+    )
+    .option('--image <name>', '--emit kubernetes: container image with Node.js 20 (default node:20-bookworm)')
+    .option(
+      '--pvc <name>',
+      '--emit kubernetes: claim of the shared volume holding the checkout (default selfsup-shared)',
+    )
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option(
+      '--threads <n>',
+      'backend threads per run (default with --parallel: cores / parallel)',
+      int('--threads'),
+    )
+    .option('-q, --quiet', 'plain log lines instead of a progress bar')
+    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .action(run((opts) => sweepCommand(opts)));
 
   program
     .command('parity <dir>')

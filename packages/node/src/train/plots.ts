@@ -61,3 +61,67 @@ export async function writeLinePlot(file: string, points: PlotPoint[], opts: Lin
   await mkdir(dirname(file), { recursive: true });
   await atomicWriteFile(file, png);
 }
+
+export interface BarPoint {
+  /** Bar group on the x axis (e.g. a sweep combination). */
+  label: string;
+  /** Bar within the group (one colour per series). */
+  series: string;
+  value: number;
+  /** Half-length of a whisker drawn at value ± error (e.g. a standard deviation). */
+  error?: number;
+}
+
+/** A Vega-Lite grouped bar chart with optional ± error whiskers, rendered headless to SVG. */
+export async function barPlotSvg(bars: BarPoint[], opts: LinePlotOptions): Promise<string> {
+  const [{ compile }, vega] = await Promise.all([import('vega-lite'), import('vega')]);
+  const values = bars
+    .filter((b) => Number.isFinite(b.value))
+    .map((b) => {
+      const e = b.error !== undefined && Number.isFinite(b.error) ? b.error : 0;
+      return { label: b.label, series: b.series, value: b.value, lo: b.value - e, hi: b.value + e };
+    });
+  const x = {
+    field: 'label',
+    type: 'nominal',
+    title: opts.xTitle,
+    sort: null,
+    axis: { labelAngle: -30, labelLimit: 240 },
+  };
+  const { spec } = compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: opts.title,
+    width: opts.width ?? Math.max(240, 60 * new Set(values.map((v) => v.label)).size),
+    height: opts.height ?? 240,
+    background: 'white',
+    data: { values },
+    encoding: { x, xOffset: { field: 'series', type: 'nominal' } },
+    layer: [
+      {
+        mark: 'bar',
+        encoding: {
+          y: { field: 'value', type: 'quantitative', title: opts.yTitle },
+          color: { field: 'series', type: 'nominal', title: null },
+        },
+      },
+      {
+        mark: { type: 'rule', color: 'black' },
+        encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+      },
+    ],
+  } as never);
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Renders the bar chart to a PNG file, atomically. */
+export async function writeBarPlot(file: string, bars: BarPoint[], opts: LinePlotOptions): Promise<void> {
+  const svg = await barPlotSvg(bars, opts);
+  const png = await sharp(Buffer.from(svg)).png().toBuffer();
+  await mkdir(dirname(file), { recursive: true });
+  await atomicWriteFile(file, png);
+}

@@ -3,8 +3,10 @@ import {
   CheckpointHook,
   KnnMonitorHook,
   LogHook,
+  MapsMonitorHook,
   Trainer,
   type KnnMonitorOptions,
+  type MapsMonitorOptions,
   type TrainerHook,
   type TrainerOptions,
 } from '@selfsup/core';
@@ -14,7 +16,7 @@ import { MetricsFileHook } from './hooks/metrics-file';
 import { PlotsHook } from './hooks/plots';
 import { ProgressBarHook } from './hooks/progress-bar';
 
-/** What a run folder gets: checkpoints/, metrics.jsonl, plots/, progress and the kNN monitor. */
+/** What a run folder gets: checkpoints/, metrics.jsonl, plots/, progress, the kNN and maps monitors. */
 export interface RunHooksOptions {
   /** Run directory: checkpoints/, metrics.jsonl, plots/. */
   runDir: string;
@@ -25,6 +27,8 @@ export interface RunHooksOptions {
   /** Checkpoints kept on disk (default 3). */
   keepLast?: number;
   knn?: KnnMonitorOptions;
+  /** Alignment-map lift on held-out object masks per epoch (LEWEL on a dataset with masks). */
+  maps?: MapsMonitorOptions;
   /** 'bar': progress bar; 'log': a plain line every logEverySteps and per epoch; 'none'. Default 'bar' on a TTY, else 'log'. */
   progress?: 'bar' | 'log' | 'none';
   logEverySteps?: number;
@@ -49,6 +53,7 @@ export function runHooks(o: RunHooksOptions): TrainerHook[] {
     new MetricsFileHook(join(o.runDir, 'metrics.jsonl')),
   ];
   if (o.knn) hooks.push(new KnnMonitorHook(o.knn));
+  if (o.maps) hooks.push(new MapsMonitorHook(o.maps));
   const mode = o.progress ?? (process.stderr.isTTY ? 'bar' : 'log');
   if (mode === 'bar') hooks.push(new ProgressBarHook());
   if (mode === 'log') hooks.push(new LogHook(o.logEverySteps ?? 50));

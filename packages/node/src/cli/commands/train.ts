@@ -5,6 +5,7 @@ import { hooksFromConfig } from '@selfsup/core';
 import { atomicWriteFile } from '../../io/atomic-write';
 import { createRunTrainer } from '../../train/run-trainer';
 import { YieldToEventLoopHook } from '../../train/hooks/yield-to-event-loop';
+import { mapsMonitorOptions } from '../../train/maps-monitor-options';
 import type { SelfsupConfig } from '@selfsup/core';
 import { RunFolder } from '../run-folder';
 import { onStopSignals, signalExitCode, type StopSignal } from '../stop-signals';
@@ -216,6 +217,13 @@ async function trainInFolder(
     });
     const splits = await buildDatasets(session);
     checkBatchSizeAgainstData(session, splits);
+    // Before the run directory is written: a train.mapsEvery the run cannot honour fails here.
+    const maps = await mapsMonitorOptions(
+      config,
+      session.pipeline.method,
+      splits.test,
+      evalTransform(config.data.imageSize),
+    );
     const t = config.train;
     const trainer = createRunTrainer({
       method: session.pipeline.method,
@@ -240,6 +248,7 @@ async function trainInFolder(
               transform: evalTransform(config.data.imageSize),
             }
           : undefined,
+      maps,
       progress: t.quiet || !process.stderr.isTTY ? 'log' : 'bar',
       resume,
       configHash: configHash(config),

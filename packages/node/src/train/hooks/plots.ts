@@ -4,7 +4,7 @@ import { writeLinePlot, type PlotPoint } from '../plots';
 
 /**
  * plots/*.png after each epoch: loss (per step and epoch mean), lr, EMA momentum (methods with
- * a target network), kNN.
+ * a target network), kNN, maps lift.
  */
 export class PlotsHook implements TrainerHook {
   readonly name = 'plots';
@@ -40,6 +40,20 @@ export class PlotsHook implements TrainerHook {
     if (knn.length > 0) {
       jobs.push(
         writeLinePlot(join(dir, 'knn.png'), knn, { title: 'kNN top-1', xTitle: 'epoch', yTitle: 'top-1 %' }),
+      );
+    }
+    const lift = metrics.filter((m) => typeof m.maps_lift === 'number');
+    if (lift.length > 0) {
+      jobs.push(
+        writeLinePlot(
+          join(dir, 'maps_lift.png'),
+          lift.map((m) => ({ x: m.epoch, y: m.maps_lift as number })),
+          {
+            title: 'alignment-map lift on object masks (1 = uniform map)',
+            xTitle: 'epoch',
+            yTitle: 'lift (x)',
+          },
+        ),
       );
     }
     await Promise.all(jobs);
