@@ -3,6 +3,7 @@ import {
   parseSafetensorsHeader,
   parseSafetensorsWithMetadata,
   serializeSafetensors,
+  tensorBytes,
   type SafetensorsTensor,
   type TensorData,
   type TensorsInput,
@@ -93,17 +94,6 @@ export interface CheckpointerOptions {
 
 const byName = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** The little-endian bytes the file stores for these float32 values. */
-function leBytes(data: Float32Array): Uint8Array {
-  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint8Array(data.length * 4);
-  const dv = new DataView(out.buffer);
-  data.forEach((v, i) => dv.setFloat32(i * 4, v, true));
-  return out;
-}
-
 function startDigest(step: number, metaJson: string): Sha256 {
   return new Sha256().update(`${JSON.stringify([CHECKPOINT_FORMAT, step, metaJson])}\n`);
 }
@@ -129,7 +119,10 @@ export function encodeCheckpoint<Meta>(step: number, payload: CheckpointPayload<
     payload.tensors instanceof Map ? [...payload.tensors] : Object.entries(payload.tensors)
   ).sort(byName);
   const hash = startDigest(step, metaJson);
-  for (const [name, t] of entries) hash.update(tensorLine(name, 'F32', t.shape)).update(leBytes(t.data));
+  for (const [name, t] of entries) {
+    const { dtype, bytes } = tensorBytes(name, t);
+    hash.update(tensorLine(name, dtype, t.shape)).update(bytes);
+  }
   return serializeSafetensors(new Map(entries), {
     [KEY_FORMAT]: CHECKPOINT_FORMAT,
     [KEY_STEP]: String(step),

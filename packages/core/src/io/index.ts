@@ -4,6 +4,7 @@ export {
   parseSafetensorsHeader,
   parseSafetensorsWithMetadata,
   serializeSafetensors,
+  tensorBytes,
 } from './safetensors';
 export type {
   SafetensorsDtype,
@@ -12,6 +13,7 @@ export type {
   SafetensorsTensor,
   TensorData,
   TensorsInput,
+  WritableDtype,
 } from './safetensors';
 export {
   fromTorchData,
@@ -22,7 +24,7 @@ export {
   toTorchLayout,
   torchShapeOf,
 } from './torch-layout';
-export { exportStateDict, importStateDict } from './state-dict';
+export { exportStateDict, importStateDict, CHECKPOINT_OPTIONAL_BUFFERS } from './state-dict';
 export type { ImportStateDictOptions, ImportStateDictResult } from './state-dict';
 export {
   CHECKPOINT_FORMAT,

@@ -19,7 +19,7 @@ import { resizeImage } from '@selfsup/core';
 import { toRGB } from '@selfsup/core';
 import { Checkpointer } from '@selfsup/core';
 import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
-import { importStateDict } from '@selfsup/core';
+import { CHECKPOINT_OPTIONAL_BUFFERS, importStateDict } from '@selfsup/core';
 import { applyOverrides, readConfigFile } from './config-file';
 import { prepareRuntime, type Runtime } from './runtime';
 
@@ -260,7 +260,11 @@ export async function loadModelWeights(
 ): Promise<void> {
   const ckpt = await new Checkpointer(new FileCheckpointStorage(dirname(file))).load(basename(file));
   try {
-    importStateDict(pipeline.method.stateEntries(), ckpt.tensors, { prefix: 'model' });
+    // Checkpoints written before BatchNorm kept num_batches_tracked still load.
+    importStateDict(pipeline.method.stateEntries(), ckpt.tensors, {
+      prefix: 'model',
+      optionalBuffers: CHECKPOINT_OPTIONAL_BUFFERS,
+    });
   } catch (err) {
     const built = configSource ? ` built from ${configSource}` : '';
     throw new Error(
