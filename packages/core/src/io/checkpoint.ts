@@ -64,6 +64,9 @@ const KEY_META = 'selfsup.meta';
 const KEY_SHA = 'selfsup.sha256';
 const FILE_RE = /^checkpoint-(\d+)\.safetensors$/;
 
+/** Whether a safetensors file's metadata says it is a selfsup training checkpoint (of any format version). */
+export const isCheckpointMetadata = (metadata: Record<string, string>) => metadata[KEY_FORMAT] !== undefined;
+
 export const checkpointFileName = (step: number) => `checkpoint-${String(step).padStart(8, '0')}.safetensors`;
 
 export interface CheckpointPayload<Meta = unknown> {

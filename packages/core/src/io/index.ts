@@ -33,6 +33,7 @@ export {
   checkpointFileName,
   decodeCheckpoint,
   encodeCheckpoint,
+  isCheckpointMetadata,
 } from './checkpoint';
 export type {
   CheckpointerOptions,
@@ -43,3 +44,5 @@ export type {
 } from './checkpoint';
 export { exportTrainingTensors, importTrainingTensors, MODEL_PREFIX, OPTIM_PREFIX } from './trainer-state';
 export type { TrainingTensors } from './trainer-state';
+export { initFromStateDict } from './init-from';
+export type { InitFromOptions, InitFromResult } from './init-from';

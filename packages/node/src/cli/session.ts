@@ -17,7 +17,7 @@ import { resolveType } from '@selfsup/core';
 import { Normalize } from '@selfsup/core';
 import { resizeImage } from '@selfsup/core';
 import { toRGB } from '@selfsup/core';
-import { Checkpointer } from '@selfsup/core';
+import { Checkpointer, type LoadedCheckpoint } from '@selfsup/core';
 import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
 import { CHECKPOINT_OPTIONAL_BUFFERS, importStateDict } from '@selfsup/core';
 import { applyOverrides, readConfigFile } from './config-file';
@@ -257,7 +257,7 @@ export async function loadModelWeights(
   pipeline: Pipeline,
   file: string,
   configSource?: string,
-): Promise<void> {
+): Promise<LoadedCheckpointInfo> {
   const ckpt = await new Checkpointer(new FileCheckpointStorage(dirname(file))).load(basename(file));
   try {
     // Checkpoints written before BatchNorm kept num_batches_tracked still load.
@@ -275,7 +275,11 @@ export async function loadModelWeights(
   }
   const extra = (ckpt.meta as { methodExtra?: Record<string, unknown> } | undefined)?.methodExtra;
   if (extra && pipeline.method.setExtraState) pipeline.method.setExtraState(extra);
+  return { path: ckpt.path, name: ckpt.name, step: ckpt.step, meta: ckpt.meta };
 }
+
+/** What a loaded checkpoint was (its tensors are in the model by then). */
+export type LoadedCheckpointInfo = Omit<LoadedCheckpoint, 'tensors'>;
 
 export function configToYaml(config: SelfsupConfig): string {
   return YAML.stringify(config);
@@ -288,7 +292,12 @@ export async function openCheckpointSession(opts: {
   set?: string[];
   backend?: string;
   plugin?: string[];
-}): Promise<Session & { located: { file: string; runDir: string; configPath: string } }> {
+}): Promise<
+  Session & {
+    located: { file: string; runDir: string; configPath: string };
+    checkpoint: LoadedCheckpointInfo;
+  }
+> {
   const located = await locateCheckpoint(opts.checkpoint);
   const configPath = opts.config ?? located.configPath;
   const config = await loadConfig(configPath, opts.set);
@@ -297,11 +306,12 @@ export async function openCheckpointSession(opts: {
     plugins: opts.plugin,
     source: configSource(configPath, opts.set),
   });
+  let checkpoint: LoadedCheckpointInfo;
   try {
-    await loadModelWeights(session.pipeline, located.file, configPath);
+    checkpoint = await loadModelWeights(session.pipeline, located.file, configPath);
   } catch (err) {
     session.pipeline.dispose();
     throw err;
   }
-  return { ...session, located };
+  return { ...session, located, checkpoint };
 }

@@ -6,7 +6,8 @@ import { createStepRunner, threadsPerRank, type StepRunner } from '../../paralle
 import { Checkpointer } from '@selfsup/core';
 import { FileCheckpointStorage } from '../../io/file-checkpoint-storage';
 import { createRunTrainer } from '../../train/run-trainer';
-import type { SelfsupConfig } from '@selfsup/core';
+import type { Method, SelfsupConfig } from '@selfsup/core';
+import { initFromFile } from '../init-from';
 import { extractMemoryAndQuery } from '@selfsup/core';
 import { knnAccuracy } from '@selfsup/core';
 import { linearProbe } from '@selfsup/core';
@@ -38,6 +39,8 @@ export interface TrainOptions {
   resume?: boolean;
   quiet?: boolean;
   plugin?: string[];
+  /** FILE[:prefix]: weights to start from (a torchvision-named backbone or a selfsup checkpoint). */
+  initFrom?: string;
 }
 
 export interface FinalScores {
@@ -56,6 +59,7 @@ export async function finalEvaluation(
   session: Session,
   splits: DataSplits,
   log: (l: string) => void,
+  initialise?: (method: Method) => Promise<unknown>,
 ): Promise<FinalScores> {
   const { config, pipeline } = session;
   if (!splits.trainEval || !splits.test) {
@@ -78,6 +82,8 @@ export async function finalEvaluation(
   const untrained = createPipeline(config, { plugins: session.runtime.plugins });
   let knnUntrained: number;
   try {
+    // With --init-from, "before training" is the loaded weights.
+    if (initialise) await initialise(untrained.method);
     const f0 = await extractMemoryAndQuery(untrained.method.backbone, sets, { transform });
     knnUntrained = knnAccuracy(f0.memory, f0.query, { k: config.eval.knnK });
   } finally {
@@ -102,8 +108,10 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     threads,
     source: configSource(opts.config, opts.set),
   });
+  const initialise = opts.initFrom ? (m: Method) => initFromFile(m, opts.initFrom!) : undefined;
   let runner: StepRunner;
   try {
+    if (initialise) process.stderr.write(`${await initialise(session.pipeline.method)}\n`);
     runner = await createStepRunner({
       workers: config.train.workers,
       method: session.pipeline.method,
@@ -162,7 +170,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       log,
     });
     const summary = await trainer.run();
-    const scores = await finalEvaluation(session, splits, log);
+    const scores = await finalEvaluation(session, splits, log, initialise);
     const skipped = skippedImages(splits.source);
     if (skipped.length > skippedAtLoad) log(skippedLine(splits, skipped.length));
     const result = {
@@ -174,13 +182,16 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       linear: scores.linear,
       knnUntrained: scores.knnUntrained,
       checkpoint: summary.lastCheckpoint,
+      ...(opts.initFrom && { initFrom: opts.initFrom }),
       ...(skipped.length > 0 && { skippedImages: skipped }),
     };
     await writeFile(join(runDir, 'final.json'), `${JSON.stringify(result, null, 2)}\n`);
     const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
     process.stdout.write(
       `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}` +
-        (scores.knnUntrained === undefined ? '' : ` (untrained network: ${pct(scores.knnUntrained)})`) +
+        (scores.knnUntrained === undefined
+          ? ''
+          : ` (${initialise ? 'at --init-from' : 'untrained network'}: ${pct(scores.knnUntrained)})`) +
         `\nlinear probe top-1: ${pct(scores.linear)}\n`,
     );
     return 0;
