@@ -70,6 +70,27 @@ describe('Checkpointer', () => {
     expect(md['selfsup.sha256']).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('stores an I64 tensor (num_batches_tracked) as I64 and checksums its bytes', async () => {
+    const dir = await tmp();
+    const warnings: string[] = [];
+    const ck = fileCheckpointer(dir, { warn: (m) => warnings.push(m) });
+    const tensors = new Map<string, TensorData>([
+      ['model.bn.num_batches_tracked', { shape: [], data: new Float32Array([3]), fileDtype: 'I64' }],
+    ]);
+    const p1 = await ck.save(1, { tensors, meta: {} });
+    const header = parseSafetensorsHeader(await readFile(p1));
+    expect(header.entries.get('model.bn.num_batches_tracked')!.dtype).toBe('I64');
+    expect((await ck.load(basename(p1))).tensors.get('model.bn.num_batches_tracked')!.data).toEqual(
+      new Float32Array([3]),
+    );
+    const p2 = await ck.save(2, { tensors, meta: {} });
+    const bytes = await readFile(p2);
+    bytes[bytes.length - 8] ^= 0x01; // the count's low byte: 3 -> 2
+    await writeFile(p2, bytes);
+    expect((await ck.loadLatest())!.path).toBe(p1);
+    expect(warnings[0]).toMatch(/SHA-256 [0-9a-f]{64} does not match/);
+  });
+
   it('prunes to the last keepLast checkpoints after each successful save', async () => {
     const dir = await tmp();
     const ck = fileCheckpointer(dir, { keepLast: 2 });

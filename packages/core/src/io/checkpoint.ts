@@ -3,6 +3,7 @@ import {
   parseSafetensorsHeader,
   parseSafetensorsWithMetadata,
   serializeSafetensors,
+  tensorBytes,
   type SafetensorsTensor,
   type TensorData,
   type TensorsInput,
@@ -63,6 +64,9 @@ const KEY_META = 'selfsup.meta';
 const KEY_SHA = 'selfsup.sha256';
 const FILE_RE = /^checkpoint-(\d+)\.safetensors$/;
 
+/** Whether a safetensors file's metadata says it is a selfsup training checkpoint (of any format version). */
+export const isCheckpointMetadata = (metadata: Record<string, string>) => metadata[KEY_FORMAT] !== undefined;
+
 export const checkpointFileName = (step: number) => `checkpoint-${String(step).padStart(8, '0')}.safetensors`;
 
 export interface CheckpointPayload<Meta = unknown> {
@@ -92,17 +96,6 @@ export interface CheckpointerOptions {
 }
 
 const byName = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** The little-endian bytes the file stores for these float32 values. */
-function leBytes(data: Float32Array): Uint8Array {
-  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint8Array(data.length * 4);
-  const dv = new DataView(out.buffer);
-  data.forEach((v, i) => dv.setFloat32(i * 4, v, true));
-  return out;
-}
 
 function startDigest(step: number, metaJson: string): Sha256 {
   return new Sha256().update(`${JSON.stringify([CHECKPOINT_FORMAT, step, metaJson])}\n`);
@@ -170,7 +163,10 @@ export function encodeCheckpoint<Meta>(step: number, payload: CheckpointPayload<
       `checkpointing step ${step} refused: ${describeNonFinite(nonFinite)}; the existing checkpoints are kept`,
     );
   const hash = startDigest(step, metaJson);
-  for (const [name, t] of entries) hash.update(tensorLine(name, 'F32', t.shape)).update(leBytes(t.data));
+  for (const [name, t] of entries) {
+    const { dtype, bytes } = tensorBytes(name, t);
+    hash.update(tensorLine(name, dtype, t.shape)).update(bytes);
+  }
   return serializeSafetensors(new Map(entries), {
     [KEY_FORMAT]: CHECKPOINT_FORMAT,
     [KEY_STEP]: String(step),

@@ -4,6 +4,7 @@ export {
   parseSafetensorsHeader,
   parseSafetensorsWithMetadata,
   serializeSafetensors,
+  tensorBytes,
 } from './safetensors';
 export type {
   SafetensorsDtype,
@@ -12,6 +13,7 @@ export type {
   SafetensorsTensor,
   TensorData,
   TensorsInput,
+  WritableDtype,
 } from './safetensors';
 export {
   fromTorchData,
@@ -22,7 +24,7 @@ export {
   toTorchLayout,
   torchShapeOf,
 } from './torch-layout';
-export { exportStateDict, importStateDict } from './state-dict';
+export { exportStateDict, importStateDict, CHECKPOINT_OPTIONAL_BUFFERS } from './state-dict';
 export type { ImportStateDictOptions, ImportStateDictResult } from './state-dict';
 export {
   CHECKPOINT_FORMAT,
@@ -33,6 +35,7 @@ export {
   describeNonFinite,
   encodeCheckpoint,
   findNonFinite,
+  isCheckpointMetadata,
 } from './checkpoint';
 export type {
   CheckpointerOptions,
@@ -44,3 +47,5 @@ export type {
 } from './checkpoint';
 export { exportTrainingTensors, importTrainingTensors, MODEL_PREFIX, OPTIM_PREFIX } from './trainer-state';
 export type { TrainingTensors } from './trainer-state';
+export { initFromStateDict } from './init-from';
+export type { InitFromOptions, InitFromResult } from './init-from';

@@ -8,10 +8,18 @@
 export type SafetensorsDtype =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
+/** The dtypes the serializer writes. */
+export type WritableDtype = 'F32' | 'I64';
+
 /** A dense float32 tensor in row-major order (the layout is the caller's business). */
 export interface TensorData {
   shape: number[];
   data: Float32Array;
+  /**
+   * How the serializer stores it (default F32). I64 stores integer values as int64, as torch
+   * keeps BatchNorm's num_batches_tracked; every value must then be an integer.
+   */
+  fileDtype?: WritableDtype;
 }
 
 export interface SafetensorsTensor extends TensorData {
@@ -286,7 +294,37 @@ const toEntries = (tensors: TensorsInput): Array<[string, TensorData]> =>
   tensors instanceof Map ? [...tensors] : Object.entries(tensors);
 
 /**
- * Serialize float32 tensors: names sorted (code-unit order, as Python's sorted()), contiguous data
+ * The dtype and little-endian bytes a tensor is stored as (checkpoints hash exactly these).
+ * `name` is for errors.
+ */
+export function tensorBytes(name: string, t: TensorData): { dtype: WritableDtype; bytes: Uint8Array } {
+  if (!(t.data instanceof Float32Array))
+    throw new Error(`safetensors: tensor '${name}' data must be a Float32Array`);
+  const dtype = t.fileDtype ?? 'F32';
+  if (dtype === 'F32') {
+    if (LITTLE_ENDIAN_HOST)
+      return { dtype, bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+    const out = new Uint8Array(t.data.length * 4);
+    const dv = new DataView(out.buffer);
+    t.data.forEach((v, i) => dv.setFloat32(i * 4, v, true));
+    return { dtype, bytes: out };
+  }
+  if (dtype !== 'I64')
+    throw new Error(
+      `safetensors: tensor '${name}' has fileDtype ${JSON.stringify(dtype)}, expected F32 or I64`,
+    );
+  const out = new Uint8Array(t.data.length * 8);
+  const dv = new DataView(out.buffer);
+  t.data.forEach((v, i) => {
+    if (!Number.isInteger(v))
+      throw new Error(`safetensors: tensor '${name}' is I64 but value ${i} is ${v}, not an integer`);
+    dv.setBigInt64(i * 8, BigInt(v), true);
+  });
+  return { dtype, bytes: out };
+}
+
+/**
+ * Serialize tensors (F32, or I64 where a tensor says so): names sorted (code-unit order, as Python's sorted()), contiguous data
  * in that order, header padded with spaces to a multiple of 8 so the data section stays aligned.
  */
 export function serializeSafetensors(tensors: TensorsInput, metadata?: Record<string, string>): Uint8Array {
@@ -300,6 +338,7 @@ export function serializeSafetensors(tensors: TensorsInput, metadata?: Record<st
     parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
   }
   let offset = 0;
+  const blobs: Uint8Array[] = [];
   for (const [name, t] of entries) {
     if (name === '' || name === '__metadata__')
       throw new Error(`safetensors: invalid tensor name ${JSON.stringify(name)}`);
@@ -314,10 +353,12 @@ export function serializeSafetensors(tensors: TensorsInput, metadata?: Record<st
       throw new Error(
         `safetensors: tensor '${name}' has ${t.data.length} values but shape ${fmtShape(t.shape)} needs ${numel}`,
       );
-    const end = offset + numel * 4;
+    const { dtype, bytes } = tensorBytes(name, t);
+    const end = offset + bytes.length;
     parts.push(
-      `${JSON.stringify(name)}:${JSON.stringify({ dtype: 'F32', shape: t.shape, data_offsets: [offset, end] })}`,
+      `${JSON.stringify(name)}:${JSON.stringify({ dtype, shape: t.shape, data_offsets: [offset, end] })}`,
     );
+    blobs.push(bytes);
     offset = end;
   }
   let header = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -332,10 +373,9 @@ export function serializeSafetensors(tensors: TensorsInput, metadata?: Record<st
   dv.setBigUint64(0, BigInt(header.length), true);
   out.set(header, 8);
   let pos = 8 + header.length;
-  for (const [, t] of entries) {
-    if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    else for (let i = 0; i < t.data.length; i++) dv.setFloat32(pos + i * 4, t.data[i], true);
-    pos += t.data.length * 4;
+  for (const bytes of blobs) {
+    out.set(bytes, pos);
+    pos += bytes.length;
   }
   return out;
 }

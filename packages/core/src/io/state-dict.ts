@@ -22,7 +22,8 @@ export function exportStateDict(entries: StateEntry[], prefix?: string): Map<str
   for (const e of entries) {
     const key = keyOf(p, e.name);
     if (out.has(key)) throw new Error(`exportStateDict: duplicate name '${key}'`);
-    out.set(key, toTorchLayout(e.variable, e.layout, key));
+    const t = toTorchLayout(e.variable, e.layout, key);
+    out.set(key, e.torchDtype === 'int64' ? { ...t, fileDtype: 'I64' } : t);
   }
   return out;
 }
@@ -34,7 +35,17 @@ export interface ImportStateDictOptions {
   prefix?: string;
   /** Named in the error message, e.g. the checkpoint's path. */
   source?: string;
+  /**
+   * Buffer names (the last part of a key, e.g. 'num_batches_tracked') that strict mode lets be
+   * absent: the entry keeps its value. For sources written before the buffer existed (selfsup
+   * checkpoints and parity fixtures older than num_batches_tracked); a torchvision round trip
+   * leaves this empty so that every key is checked.
+   */
+  optionalBuffers?: readonly string[];
 }
+
+/** Buffers older selfsup checkpoints lack: loading them keeps these at their initial value. */
+export const CHECKPOINT_OPTIONAL_BUFFERS: readonly string[] = ['num_batches_tracked'];
 
 export interface ImportStateDictResult {
   missing: string[];
@@ -58,6 +69,12 @@ export function importStateDict(
 
   const inScope = (k: string) => p === '' || k === p || k.startsWith(`${p}.`);
   const missing = [...expected.keys()].filter((k) => !tensors.has(k));
+  const optional = new Set(options.optionalBuffers ?? []);
+  const tolerated = (k: string) => {
+    const e = expected.get(k)!;
+    return e.kind === 'buffer' && optional.has(e.name.slice(e.name.lastIndexOf('.') + 1));
+  };
+  const missingRequired = missing.filter((k) => !tolerated(k));
   const unexpected = [...tensors.keys()].filter((k) => inScope(k) && !expected.has(k));
   const mismatched: string[] = [];
   const plan: Array<[StateEntry, TensorData, string]> = [];
@@ -79,8 +96,8 @@ export function importStateDict(
   }
 
   const problems: string[] = [];
-  if (strict && missing.length > 0)
-    problems.push(`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}.`);
+  if (strict && missingRequired.length > 0)
+    problems.push(`Missing key(s) in state_dict: ${missingRequired.map((k) => `"${k}"`).join(', ')}.`);
   if (strict && unexpected.length > 0)
     problems.push(`Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}.`);
   problems.push(...mismatched);

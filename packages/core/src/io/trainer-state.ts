@@ -2,7 +2,7 @@ import { tf } from '../tf';
 import type { Method, Optimizer } from '../contracts';
 import type { StateEntry } from '../nn/module';
 import type { SafetensorsTensor, TensorData } from './safetensors';
-import { exportStateDict, importStateDict } from './state-dict';
+import { CHECKPOINT_OPTIONAL_BUFFERS, exportStateDict, importStateDict } from './state-dict';
 import { fromTorchData, toTorchLayout, torchShapeOf } from './torch-layout';
 
 /**
@@ -58,7 +58,11 @@ export function importTrainingTensors(
   optimizerTorchLayout: string[],
   source: string,
 ): void {
-  importStateDict(method.stateEntries(), tensors, { prefix: MODEL_PREFIX, source });
+  importStateDict(method.stateEntries(), tensors, {
+    prefix: MODEL_PREFIX,
+    source,
+    optionalBuffers: CHECKPOINT_OPTIONAL_BUFFERS,
+  });
   const params = parameterLayouts(method);
   const torchKeys = new Set(optimizerTorchLayout);
   const state = new Map<string, tf.Tensor>();

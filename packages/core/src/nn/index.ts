@@ -1,5 +1,5 @@
 export { Module } from './module';
-export type { StateEntry, TorchLayout } from './module';
+export type { StateEntry, TorchDtype, TorchLayout } from './module';
 export { Conv2d, BatchNorm, Linear, ReLU, MaxPool2d, Sequential, globalAvgPool } from './layers';
 export type { Layer, BatchNormOptions } from './layers';
 export { TokenwiseMLP } from './heads';

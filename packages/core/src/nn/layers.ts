@@ -60,7 +60,9 @@ type AffineParameter<Affine extends boolean> = Affine extends true ? tf.Variable
 /**
  * BatchNorm over the last (channel) axis with PyTorch semantics: training normalises with the
  * biased batch variance and folds the *unbiased* variance into running_var (momentum 0.1).
- * One class serves BatchNorm1d (tokens [N, C]) and BatchNorm2d (NHWC).
+ * One class serves BatchNorm1d (tokens [N, C]) and BatchNorm2d (NHWC). num_batches_tracked
+ * counts training forwards as torch does (int64 in state dicts), so torchvision's
+ * load_state_dict(strict=True) takes the state; with momentum set, torch never reads it.
  */
 export class BatchNorm<Affine extends boolean = true> extends Module implements Layer {
   readonly eps: number;
@@ -71,6 +73,7 @@ export class BatchNorm<Affine extends boolean = true> extends Module implements 
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
   private readonly identityAffine?: [tf.Tensor1D, tf.Tensor1D];
+  readonly numBatchesTracked: tf.Variable;
 
   constructor(
     readonly numFeatures: number,
@@ -91,6 +94,7 @@ export class BatchNorm<Affine extends boolean = true> extends Module implements 
     }
     this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tf.scalar(0), 'identity', 'int64');
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -171,6 +175,7 @@ export class BatchNorm<Affine extends boolean = true> extends Module implements 
       const unbiased = tf.mul(biasedVar, count / (count - 1));
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, 1));
     });
   }
 }

@@ -9,18 +9,28 @@ import { tf } from '../tf';
  */
 export type TorchLayout = 'identity' | 'conv2d' | 'tokenwise' | 'linear';
 
+/**
+ * The dtype PyTorch keeps a tensor in, where it is not float32: BatchNorm's num_batches_tracked
+ * is int64 in torch. tfjs holds it as a float32 variable (exact up to 2^24, and data parallel
+ * ships state as float32); state dicts write it as I64, so torch's load_state_dict accepts it.
+ */
+export type TorchDtype = 'int64';
+
 export interface StateEntry {
   /** Dotted PyTorch-style name relative to the module it was collected from. */
   name: string;
   variable: tf.Variable;
   layout: TorchLayout;
   kind: 'parameter' | 'buffer';
+  /** Absent: float32. */
+  torchDtype?: TorchDtype;
 }
 
 interface OwnEntry {
   variable: tf.Variable;
   layout: TorchLayout;
   kind: 'parameter' | 'buffer';
+  torchDtype?: TorchDtype;
 }
 
 const join = (prefix: string, name: string) =>
@@ -39,8 +49,13 @@ export abstract class Module {
     return this.addEntry(name, value, layout, 'parameter');
   }
 
-  protected registerBuffer(name: string, value: tf.Tensor, layout: TorchLayout = 'identity'): tf.Variable {
-    return this.addEntry(name, value, layout, 'buffer');
+  protected registerBuffer(
+    name: string,
+    value: tf.Tensor,
+    layout: TorchLayout = 'identity',
+    torchDtype?: TorchDtype,
+  ): tf.Variable {
+    return this.addEntry(name, value, layout, 'buffer', torchDtype);
   }
 
   /** Register a child. An empty name adopts the child's entries at this level. */
@@ -50,12 +65,18 @@ export abstract class Module {
     return module;
   }
 
-  private addEntry(name: string, value: tf.Tensor, layout: TorchLayout, kind: 'parameter' | 'buffer') {
+  private addEntry(
+    name: string,
+    value: tf.Tensor,
+    layout: TorchLayout,
+    kind: 'parameter' | 'buffer',
+    torchDtype?: TorchDtype,
+  ) {
     if (this.own.has(name)) throw new Error(`'${name}' is already registered`);
     // No name: tfjs variable names are process-global, and two pipelines must coexist.
     const variable = tf.variable(value, kind === 'parameter');
     value.dispose();
-    this.own.set(name, { variable, layout, kind });
+    this.own.set(name, torchDtype ? { variable, layout, kind, torchDtype } : { variable, layout, kind });
     return variable;
   }
 

@@ -70,6 +70,32 @@ describe('serializeSafetensors / parseSafetensors', () => {
     expect(Array.from(t.get('w')!.data)).toEqual([1, -2, 3]);
   });
 
+  it('writes I64 where a tensor asks (as torch stores num_batches_tracked) and reads it back', () => {
+    const bytes = serializeSafetensors({
+      'bn.num_batches_tracked': { shape: [], data: new Float32Array([7]), fileDtype: 'I64' },
+      'bn.weight': { shape: [2], data: new Float32Array([0.5, -1]) },
+    });
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    expect(header['bn.num_batches_tracked']).toEqual({ dtype: 'I64', shape: [], data_offsets: [0, 8] });
+    expect(header['bn.weight']).toEqual({ dtype: 'F32', shape: [2], data_offsets: [8, 16] });
+    const data = bytes.subarray(8 + headerLength);
+    expect(Array.from(data.subarray(0, 8))).toEqual(leI64([7n]));
+    const back = parseSafetensors(bytes);
+    expect(back.get('bn.num_batches_tracked')).toEqual({
+      dtype: 'I64',
+      shape: [],
+      data: new Float32Array([7]),
+    });
+    expect(Array.from(back.get('bn.weight')!.data)).toEqual([0.5, -1]);
+  });
+
+  it('refuses a non-integer value in an I64 tensor, naming it', () => {
+    expect(() =>
+      serializeSafetensors({ n: { shape: [2], data: new Float32Array([1, 2.5]), fileDtype: 'I64' } }),
+    ).toThrow("safetensors: tensor 'n' is I64 but value 1 is 2.5, not an integer");
+  });
+
   it('accepts a plain object and no metadata', () => {
     const bytes = serializeSafetensors({ x: { shape: [2], data: new Float32Array([7, 8]) } });
     const { tensors, metadata } = parseSafetensorsWithMetadata(bytes);

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf';
 import { Module } from '../../src/nn/module';
-import { exportStateDict, importStateDict, type TensorData } from '../../src/io';
+import { BatchNorm } from '../../src/nn/layers';
+import {
+  CHECKPOINT_OPTIONAL_BUFFERS,
+  exportStateDict,
+  importStateDict,
+  parseSafetensors,
+  serializeSafetensors,
+  type TensorData,
+} from '../../src/io';
 
 /** conv (tfjs 1x2x1x2), a tokenwise head (3 -> 2), a linear (2 -> 1) with bias and an int32 buffer. */
 class Tiny extends Module {
@@ -130,6 +138,44 @@ describe('exportStateDict / importStateDict', () => {
     expect(() => importStateDict(dst.stateEntries(), full, { prefix: 'target' })).toThrow(
       /Unexpected key\(s\) in state_dict: "target.stray"\./,
     );
+  });
+
+  it('an int64 buffer (BatchNorm num_batches_tracked) exports as I64 and imports back', () => {
+    const bn = new BatchNorm(2);
+    made.push(bn);
+    tf.tidy(() => bn.forward(tf.tensor2d([1, 2, 3, 4], [2, 2])));
+    const sd = exportStateDict(bn.stateEntries(), 'bn1');
+    expect(sd.get('bn1.num_batches_tracked')).toEqual({
+      shape: [],
+      data: new Float32Array([1]),
+      fileDtype: 'I64',
+    });
+    expect(sd.get('bn1.running_mean')!.fileDtype).toBeUndefined();
+    const dst = new BatchNorm(2);
+    made.push(dst);
+    importStateDict(dst.stateEntries(), parseSafetensors(serializeSafetensors(sd)), { prefix: 'bn1' });
+    expect(Array.from(dst.numBatchesTracked.dataSync())).toEqual([1]);
+  });
+
+  it('optionalBuffers: strict import lets only the named buffers be absent, keeping their value', () => {
+    const src = new BatchNorm(2);
+    const dst = new BatchNorm(2);
+    made.push(src, dst);
+    src.runningMean.assign(tf.tensor1d([3, 4]));
+    const sd = exportStateDict(src.stateEntries());
+    sd.delete('num_batches_tracked');
+    expect(() => importStateDict(dst.stateEntries(), sd, { source: 'old.safetensors' })).toThrow(
+      'Missing key(s) in state_dict: "num_batches_tracked".',
+    );
+    const result = importStateDict(dst.stateEntries(), sd, { optionalBuffers: CHECKPOINT_OPTIONAL_BUFFERS });
+    expect(result.missing).toEqual(['num_batches_tracked']);
+    expect(Array.from(dst.runningMean.dataSync())).toEqual([3, 4]);
+    expect(Array.from(dst.numBatchesTracked.dataSync())).toEqual([0]);
+    // Only buffers: a missing parameter of that name would still be an error, and others too.
+    sd.delete('running_var');
+    expect(() =>
+      importStateDict(dst.stateEntries(), sd, { optionalBuffers: ['num_batches_tracked'] }),
+    ).toThrow('Missing key(s) in state_dict: "running_var".');
   });
 
   it('rejects values that do not fill their declared shape', () => {

@@ -51,14 +51,17 @@ function makeBn(): BatchNorm {
 }
 
 describe('BatchNorm (PyTorch semantics)', () => {
-  it('has torch defaults and names: weight 1, bias 0, running_mean 0, running_var 1', () => {
+  it('has torch defaults and names: weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0', () => {
     const bn = new BatchNorm(3);
-    expect(bn.stateEntries().map((e) => [e.name, e.kind])).toEqual([
-      ['weight', 'parameter'],
-      ['bias', 'parameter'],
-      ['running_mean', 'buffer'],
-      ['running_var', 'buffer'],
+    expect(bn.stateEntries().map((e) => [e.name, e.kind, e.torchDtype ?? 'float32'])).toEqual([
+      ['weight', 'parameter', 'float32'],
+      ['bias', 'parameter', 'float32'],
+      ['running_mean', 'buffer', 'float32'],
+      ['running_var', 'buffer', 'float32'],
+      ['num_batches_tracked', 'buffer', 'int64'],
     ]);
+    expect(bn.numBatchesTracked.shape).toEqual([]);
+    expect(values(bn.numBatchesTracked)).toEqual([0]);
     expect(bn.eps).toBe(1e-5);
     expect(bn.momentum).toBe(0.1);
     expect(values(bn.weight)).toEqual([1, 1, 1]);
@@ -76,6 +79,8 @@ describe('BatchNorm (PyTorch semantics)', () => {
     expectClose(values(y2), EXPECTED_Y2);
     expectClose(values(bn.runningMean), RM2, 6);
     expectClose(values(bn.runningVar), RV2, 6);
+    // torch counts every training forward.
+    expect(values(bn.numBatchesTracked)).toEqual([2]);
     tf.dispose([y1, y2]);
     bn.dispose();
   });
@@ -110,6 +115,8 @@ describe('BatchNorm (PyTorch semantics)', () => {
     expectClose(values(y), expected);
     expectClose(values(bn.runningMean), RM2, 6);
     expectClose(values(bn.runningVar), RV2, 6);
+    // Eval forwards are not counted.
+    expect(values(bn.numBatchesTracked)).toEqual([2]);
     // A single value per channel is fine in eval (PyTorch raises only in training).
     const one = tf.tidy(() => bn.forward(tf.tensor2d([[1, 1]])));
     expect(one.shape).toEqual([1, 2]);

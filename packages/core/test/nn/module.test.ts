@@ -17,6 +17,7 @@ describe('TokenwiseMLP', () => {
       ['mlp.1.bias', 'identity', [16]],
       ['mlp.1.running_mean', 'identity', [16]],
       ['mlp.1.running_var', 'identity', [16]],
+      ['mlp.1.num_batches_tracked', 'identity', []],
       ['mlp.3.weight', 'tokenwise', [16, 4]],
     ]);
     expect(head.parameterCount()).toBe(8 * 16 + 2 * 16 + 16 * 4);

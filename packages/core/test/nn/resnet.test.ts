@@ -22,8 +22,9 @@ describe('ResNet matches torchvision (fc removed)', () => {
     expect(net.outChannels).toBe(512);
     const entries = net.stateEntries();
     const names = entries.map((e) => e.name);
-    // torchvision's 122 keys minus fc.weight/fc.bias and the 20 num_batches_tracked.
-    expect(names.length).toBe(100);
+    // torchvision's 122 keys minus fc.weight/fc.bias.
+    expect(names.length).toBe(120);
+    expect(names.filter((n) => n.endsWith('.num_batches_tracked')).length).toBe(20);
     expect(new Set(names).size).toBe(names.length);
     expect(names.slice(0, 5)).toEqual([
       'conv1.weight',
@@ -32,6 +33,7 @@ describe('ResNet matches torchvision (fc removed)', () => {
       'bn1.running_mean',
       'bn1.running_var',
     ]);
+    expect(names[5]).toBe('bn1.num_batches_tracked');
     for (const n of [
       'layer1.0.conv1.weight',
       'layer1.1.bn2.running_var',
@@ -43,7 +45,7 @@ describe('ResNet matches torchvision (fc removed)', () => {
       expect(names).toContain(n);
     // A stage's first block downsamples only when the shape changes: never in layer1 of resnet18.
     expect(names.some((n) => n.startsWith('layer1.0.downsample'))).toBe(false);
-    expect(names.at(-1)).toBe('layer4.1.bn2.running_var');
+    expect(names.at(-1)).toBe('layer4.1.bn2.num_batches_tracked');
     const byName = new Map(entries.map((e) => [e.name, e]));
     expect(byName.get('conv1.weight')!.variable.shape).toEqual([7, 7, 3, 64]);
     expect(byName.get('conv1.weight')!.layout).toBe('conv2d');
@@ -66,8 +68,8 @@ describe('ResNet matches torchvision (fc removed)', () => {
     expect(net.outChannels).toBe(2048);
     const entries = net.stateEntries();
     const names = entries.map((e) => e.name);
-    // torchvision's 320 keys minus fc (2) and num_batches_tracked (53).
-    expect(names.length).toBe(265);
+    // torchvision's 320 keys minus fc (2).
+    expect(names.length).toBe(318);
     for (const n of [
       'layer1.0.conv3.weight',
       'layer1.0.bn3.running_mean',

@@ -7,6 +7,8 @@ import { trainCommand } from './commands/train';
 import { evalCommand, EVAL_KINDS } from './commands/eval';
 import { mapsCommand } from './commands/maps';
 import { sweepCommand, EMIT_KINDS } from './commands/sweep';
+import { exportCommand } from './commands/export';
+import { embedCommand } from './commands/embed';
 import { SELFSUP_VERSION } from './version';
 
 const int = (name: string) => (v: string) => {
@@ -66,6 +68,10 @@ export function buildProgram(): Command {
     .option('--resume', 'continue from the last good checkpoint in the run directory')
     .option('-q, --quiet', 'plain log lines instead of a progress bar')
     .option('--plugin <pkg>', PLUGIN_HELP, collect)
+    .option(
+      '--init-from <file[:prefix]>',
+      'start from saved weights: a torchvision-named backbone (safetensors) or a selfsup checkpoint',
+    )
     .action(run((opts) => trainCommand(opts)));
 
   program
@@ -135,15 +141,48 @@ export function buildProgram(): Command {
       '--pvc <name>',
       '--emit kubernetes: claim of the shared volume holding the checkout (default selfsup-shared)',
     )
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--backend <name>', BACKEND_HELP)
     .option(
       '--threads <n>',
       'backend threads per run (default with --parallel: cores / parallel)',
       int('--threads'),
     )
     .option('-q, --quiet', 'plain log lines instead of a progress bar')
-    .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .action(run((opts) => sweepCommand(opts)));
+
+  program
+    .command('export')
+    .description('a trained network for other tools: a torchvision state dict or a tfjs LayersModel')
+    .requiredOption('--checkpoint <path>', 'checkpoint file, checkpoints/ folder or run folder')
+    .requiredOption('--format <name>', 'torchvision | tfjs')
+    .option('--what <part>', 'backbone (default) | online | target', 'backbone')
+    .option('--out <path>', 'file (torchvision) or folder (tfjs); default <run>/export/...')
+    .option('-c, --config <file>', "config (default: the run's config.yaml)")
+    .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
+    .action(run((opts) => exportCommand(opts)));
+
+  program
+    .command('embed')
+    .description('backbone features of every image of a folder or a dataset, to safetensors, npy or jsonl')
+    .requiredOption('--checkpoint <path>', 'checkpoint file, checkpoints/ folder or run folder')
+    .requiredOption('--out <file>', 'FILE.safetensors | FILE.npy | FILE.jsonl')
+    .option(
+      '--images <dir>',
+      "folder of PNG/JPEG images (class subfolders give labels); default: the config's dataset",
+    )
+    .option('-c, --config <file>', "config whose data.* to embed (default: the run's config.yaml)")
+    .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
+    .option('--split <name>', "train | test: which split of the config's dataset", 'train')
+    .option('--what <part>', "backbone (default) | target (the target network's backbone)", 'backbone')
+    .option('--normalize', 'L2-normalise each feature vector')
+    .option('--batch-size <n>', 'images per forward pass', int('--batch-size'), 64)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--plugin <pkg>', PLUGIN_HELP, collect)
+    .option('-q, --quiet', 'no progress bar')
+    .action(run((opts) => embedCommand(opts)));
 
   program
     .command('parity <dir>')

@@ -17,9 +17,9 @@ import { resolveType } from '@selfsup/core';
 import { Normalize } from '@selfsup/core';
 import { resizeImage } from '@selfsup/core';
 import { toRGB } from '@selfsup/core';
-import { Checkpointer } from '@selfsup/core';
+import { Checkpointer, type LoadedCheckpoint } from '@selfsup/core';
 import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
-import { importStateDict } from '@selfsup/core';
+import { CHECKPOINT_OPTIONAL_BUFFERS, importStateDict } from '@selfsup/core';
 import { applyOverrides, readConfigFile } from './config-file';
 import { prepareRuntime, type Runtime } from '../runtime/runtime';
 import { isPathSpec, resolvePlugin } from '../runtime/plugin-resolve';
@@ -300,10 +300,14 @@ export async function loadModelWeights(
   pipeline: Pipeline,
   file: string,
   configSource?: string,
-): Promise<void> {
+): Promise<LoadedCheckpointInfo> {
   const ckpt = await new Checkpointer(new FileCheckpointStorage(dirname(file))).load(basename(file));
   try {
-    importStateDict(pipeline.method.stateEntries(), ckpt.tensors, { prefix: 'model' });
+    // Checkpoints written before BatchNorm kept num_batches_tracked still load.
+    importStateDict(pipeline.method.stateEntries(), ckpt.tensors, {
+      prefix: 'model',
+      optionalBuffers: CHECKPOINT_OPTIONAL_BUFFERS,
+    });
   } catch (err) {
     const built = configSource ? ` built from ${configSource}` : '';
     throw new Error(
@@ -314,7 +318,11 @@ export async function loadModelWeights(
   }
   const extra = (ckpt.meta as { methodExtra?: Record<string, unknown> } | undefined)?.methodExtra;
   if (extra && pipeline.method.setExtraState) pipeline.method.setExtraState(extra);
+  return { path: ckpt.path, name: ckpt.name, step: ckpt.step, meta: ckpt.meta };
 }
+
+/** What a loaded checkpoint was (its tensors are in the model by then). */
+export type LoadedCheckpointInfo = Omit<LoadedCheckpoint, 'tensors'>;
 
 export function configToYaml(config: SelfsupConfig): string {
   return YAML.stringify(config);
@@ -327,7 +335,12 @@ export async function openCheckpointSession(opts: {
   set?: string[];
   backend?: string;
   plugin?: string[];
-}): Promise<Session & { located: { file: string; runDir: string; configPath: string } }> {
+}): Promise<
+  Session & {
+    located: { file: string; runDir: string; configPath: string };
+    checkpoint: LoadedCheckpointInfo;
+  }
+> {
   const located = await locateCheckpoint(opts.checkpoint);
   const configPath = opts.config ?? located.configPath;
   // A lone checkpoint (downloaded from the web page) carries its resolved config.
@@ -346,11 +359,12 @@ export async function openCheckpointSession(opts: {
     source: configSource(configPath, opts.set),
     configPath,
   });
+  let checkpoint: LoadedCheckpointInfo;
   try {
-    await loadModelWeights(session.pipeline, located.file, configPath);
+    checkpoint = await loadModelWeights(session.pipeline, located.file, configPath);
   } catch (err) {
     session.pipeline.dispose();
     throw err;
   }
-  return { ...session, located };
+  return { ...session, located, checkpoint };
 }

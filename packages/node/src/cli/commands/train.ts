@@ -6,7 +6,8 @@ import { atomicWriteFile } from '../../io/atomic-write';
 import { createRunTrainer } from '../../train/run-trainer';
 import { YieldToEventLoopHook } from '../../train/hooks/yield-to-event-loop';
 import { mapsMonitorOptions } from '../../train/maps-monitor-options';
-import type { SelfsupConfig } from '@selfsup/core';
+import type { Method, SelfsupConfig } from '@selfsup/core';
+import { initFromFile } from '../init-from';
 import { RunFolder } from '../run-folder';
 import { onStopSignals, signalExitCode, type StopSignal } from '../stop-signals';
 import {
@@ -46,6 +47,8 @@ export interface TrainOptions {
   resume?: boolean;
   quiet?: boolean;
   plugin?: string[];
+  /** FILE[:prefix]: weights to start from (a torchvision-named backbone or a selfsup checkpoint). */
+  initFrom?: string;
 }
 
 export interface FinalScores {
@@ -64,6 +67,7 @@ export async function finalEvaluation(
   session: Session,
   splits: DataSplits,
   log: (l: string) => void,
+  initialise?: (method: Method) => Promise<unknown>,
 ): Promise<FinalScores> {
   const { config, pipeline } = session;
   if (!splits.trainEval || !splits.test) {
@@ -86,6 +90,8 @@ export async function finalEvaluation(
   const untrained = createPipeline(config, { plugins: session.runtime.plugins });
   let knnUntrained: number;
   try {
+    // With --init-from, "before training" is the loaded weights.
+    if (initialise) await initialise(untrained.method);
     const f0 = await extractMemoryAndQuery(untrained.method.backbone, sets, { transform });
     knnUntrained = knnAccuracy(f0.memory, f0.query, { k: config.eval.knnK });
   } finally {
@@ -201,9 +207,11 @@ async function trainInFolder(
     source: configSource(opts.config, opts.set),
     configPath: opts.config,
   });
+  const initialise = opts.initFrom ? (m: Method) => initFromFile(m, opts.initFrom!) : undefined;
   let runner: StepRunner | undefined;
   try {
     checkBatchSizeAgainstCount(session);
+    if (initialise) process.stderr.write(`${await initialise(session.pipeline.method)}\n`);
     runner = await createStepRunner({
       workers: config.train.workers,
       method: session.pipeline.method,
@@ -300,7 +308,7 @@ async function trainInFolder(
       return signalExitCode(stop.signal);
     }
     stop.phase = 'evaluating';
-    const scores = await finalEvaluation(session, splits, log);
+    const scores = await finalEvaluation(session, splits, log, initialise);
     const skipped = skippedImages(splits.source);
     if (skipped.length > skippedAtLoad) log(skippedLine(splits, skipped.length));
     const result = {
@@ -312,6 +320,7 @@ async function trainInFolder(
       linear: scores.linear,
       knnUntrained: scores.knnUntrained,
       checkpoint: summary.lastCheckpoint,
+      ...(opts.initFrom && { initFrom: opts.initFrom }),
       ...(skipped.length > 0 && { skippedImages: skipped }),
     };
     await atomicWriteFile(
@@ -321,7 +330,9 @@ async function trainInFolder(
     const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
     process.stdout.write(
       `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}` +
-        (scores.knnUntrained === undefined ? '' : ` (untrained network: ${pct(scores.knnUntrained)})`) +
+        (scores.knnUntrained === undefined
+          ? ''
+          : ` (${initialise ? 'at --init-from' : 'untrained network'}: ${pct(scores.knnUntrained)})`) +
         `\nlinear probe top-1: ${pct(scores.linear)}\n`,
     );
     return 0;
