@@ -9,13 +9,17 @@
  * not flat.
  *
  *   NODE_OPTIONS=--expose-gc npx vite-node -c vitest.config.ts bench/soak.ts \
- *     [--steps 1000] [--every 100] [--backend cpu|wasm]
+ *     [--steps 1000] [--every 100] [--backend cpu|wasm] [--sharp-cache off]
+ *
+ * `--sharp-cache off` disables libvips' operation cache (by default up to 50 MB of native
+ * memory, filled by the plots' SVG-to-PNG conversions), to tell that bounded cache from growth.
  *
  * Not a unit test: it takes minutes, and its numbers depend on the machine.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { parseConfig, tf, type TrainerHook } from '@selfsup/core';
 import { createRunTrainer, YieldToEventLoopHook } from '@selfsup/node';
 import {
@@ -35,7 +39,9 @@ const arg = (name: string, fallback: string) => {
 const STEPS = Number(arg('steps', '1000'));
 const EVERY = Number(arg('every', '100'));
 const BACKEND = arg('backend', 'cpu');
+const SHARP_CACHE = arg('sharp-cache', 'on');
 const TOLERANCE = 0.05;
+if (SHARP_CACHE === 'off') sharp.cache(false);
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 if (!collectGarbage) {
   process.stderr.write(
@@ -151,6 +157,7 @@ const spread = (key: 'tensorMB' | 'rssMB' | 'rawRssMB' | 'heapMB') => {
 const result = {
   bench: 'soak',
   backend: BACKEND,
+  sharpCache: SHARP_CACHE,
   steps: STEPS,
   every: EVERY,
   tensorsConstant: samples.every((s) => s.numTensors === first.numTensors),

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { parseGrid, planRuns } from '@selfsup/node';
 import { REPO, errorLines, isPng, readJsonLines, runCli, tmpDir, writeTinyConfig } from './helpers';
 
 /** The CLI from the TypeScript sources in a child process (what sweep --parallel spawns under vitest). */
@@ -418,6 +419,17 @@ describe('selfsup sweep: bad input names the flag and value; nothing is created'
     const bad = await fails(['sweep', '-c', config, '--grid', 'train.batchSize=8,1']);
     expect(bad).toContain(`(with --grid train.batchSize=1): invalid config`);
     expect(bad).toContain('train.batchSize: got 1');
+  });
+
+  it('grid values may be YAML lists: commas inside brackets do not split them', () => {
+    expect(parseGrid(['backbone.widths=[4,8],[8,16]', "data.views='a,b',byol"])).toEqual([
+      { key: 'backbone.widths', values: ['[4,8]', '[8,16]'] },
+      { key: 'data.views', values: ["'a,b'", 'byol'] },
+    ]);
+    expect(planRuns(parseGrid(['backbone.widths=[4,8],[8,16]']), [0], []).map((r) => r.name)).toEqual([
+      'backbone.widths=_4,8___seed0',
+      'backbone.widths=_8,16___seed0',
+    ]);
   });
 
   it('malformed flags', async () => {

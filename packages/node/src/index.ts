@@ -36,11 +36,19 @@ export { loadParityFixture } from './parity/load-fixture';
 export { writeMapGrid } from './eval/map-grid';
 export type { MapGridOptions } from './eval/map-grid';
 
-export { linePlotSvg, writeLinePlot } from './train/plots';
-export type { LinePlotOptions, PlotPoint } from './train/plots';
+export { barPlotSvg, linePlotSvg, writeBarPlot, writeLinePlot } from './train/plots';
+export type { BarPoint, LinePlotOptions, PlotPoint } from './train/plots';
+export { mapsMonitorOptions } from './train/maps-monitor-options';
 export { MetricsFileHook } from './train/hooks/metrics-file';
 export { PlotsHook } from './train/hooks/plots';
 export { ProgressBarHook } from './train/hooks/progress-bar';
 export { YieldToEventLoopHook } from './train/hooks/yield-to-event-loop';
 export { createRunTrainer, runHooks } from './train/run-trainer';
 export type { RunHooksOptions } from './train/run-trainer';
+
+export { parseGrid, parseSeeds, planRuns, combinations, readManifest } from './sweep/plan';
+export type { GridAxis, SweepRun, SweepManifest } from './sweep/plan';
+export { collectResults } from './sweep/results';
+export type { SweepResults, RunResult, CombinationSummary } from './sweep/results';
+export { writeSweepTables } from './sweep/tables';
+export { slurmScript, kubernetesManifest } from './sweep/emit';

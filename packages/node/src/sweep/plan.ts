@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** One `--grid key=v1,v2` flag: a config key path and the values it takes (as typed, parsed as YAML by --set). */
+/**
+ * One `--grid key=v1,v2` flag: a config key path and the values it takes (as typed, parsed as
+ * YAML by --set; commas inside [] or {} or quotes do not split values).
+ */
 export interface GridAxis {
   key: string;
   values: string[];
@@ -49,10 +52,7 @@ export function parseGrid(specs: string[]): GridAxis[] {
     if (key === 'train.seed') {
       throw new Error(`--grid ${spec}: seeds are given with --seeds (e.g. --seeds 0,1,2), not --grid`);
     }
-    const values = spec
-      .slice(eq + 1)
-      .split(',')
-      .map((v) => v.trim());
+    const values = splitValues(spec.slice(eq + 1)).map((v) => v.trim());
     if (values.some((v) => v === '')) {
       throw new Error(`--grid ${spec}: empty value in the list; expected key.path=value1,value2,...`);
     }
@@ -62,6 +62,31 @@ export function parseGrid(specs: string[]): GridAxis[] {
     axes.push({ key, values });
   }
   return axes;
+}
+
+/**
+ * Splits a value list at the commas outside brackets and quotes, so YAML lists and mappings
+ * can be grid values: `[4,8],[8,16]` is two values.
+ */
+function splitValues(list: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const ch = list[i];
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '[' || ch === '{') depth++;
+    else if (ch === ']' || ch === '}') depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push(list.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(list.slice(start));
+  return out;
 }
 
 /** Parses `--seeds 0,1,2` (non-negative integers, no repeats). */
