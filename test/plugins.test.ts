@@ -8,7 +8,7 @@ import {
   BaseMethod,
   createPipeline,
   defineRegistration,
-  l2normalize,
+  normalizeL2,
   Module,
   MomentumMethod,
   registerType,
@@ -81,7 +81,7 @@ const cosineOptions = z
 
 /** 1 - cos(online, target), mean over rows: the pairwise loss of the method below. */
 const cosineDistance = (a: tf.Tensor2D, b: tf.Tensor2D) =>
-  tf.sub(1, tf.mean(tf.sum(tf.mul(l2normalize(a), l2normalize(b)), -1))) as tf.Scalar;
+  tf.sub(1, tf.mean(tf.sum(tf.mul(normalizeL2(a), normalizeL2(b)), -1))) as tf.Scalar;
 
 /**
  * A minimal method: its loss (registered below) of online(v1) against target(v2), with a

@@ -44,6 +44,11 @@ export const trainSchema = z
     quiet: z.boolean().default(false),
     /** Extra trainer hooks by registered `type` (a plugin registers them under the Hook seam), run next to the standard ones. */
     hooks: z.array(typeSpec).default([]),
+    /**
+     * Learning-rate schedule by registered `type` (warmup_cosine, constant, or a plugin's); its
+     * baseLr and warmupSteps default to the optimizer's lr and warmupEpochs. Default: warm-up + cosine.
+     */
+    lrSchedule: typeSpec.optional(),
   })
   .strict();
 

@@ -221,8 +221,3 @@ function alignedOf(out: EncoderOutput): tf.Tensor3D {
   if (!out.aligned) throw new Error('aligned branch: an encoder output of the pair has no aligned slots');
   return out.aligned;
 }
-
-/** Torch's F.normalize: x / max(||x||, eps) along `axis` (nn's normalizeL2, kept under this name). */
-export function l2normalize<T extends tf.Tensor>(x: T, axis = -1, eps = 1e-12): T {
-  return normalizeL2(x, axis, eps);
-}

@@ -1,4 +1,4 @@
-export { BaseMethod, l2normalize } from './base-method';
+export { BaseMethod } from './base-method';
 export type { MethodSpec, ViewPair } from './base-method';
 export { MomentumMethod } from './momentum-method';
 export type { EmaSchedule } from './momentum-method';

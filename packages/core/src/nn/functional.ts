@@ -2,7 +2,7 @@ import { tf } from '../tf';
 
 /**
  * x / max(||x||_2 over `axis`, eps), as torch.nn.functional.normalize, with a hand-written
- * backward (core's `l2normalize` is this). tf.norm would be
+ * backward (core's one L2 normaliser). tf.norm would be
  * Pow(|x|, 2) (powf per element: ~25 ns on wasm, 40x a Square) and autodiff of the whole chain
  * (~10 full-size passes); here the backward is dx = (dy - y * sum(dy * y)) / n, 5 passes.
  */

@@ -12,6 +12,7 @@ export { KnnMonitorHook } from './hooks/knn-monitor';
 export type { KnnMonitorOptions } from './hooks/knn-monitor';
 export { LogHook } from './hooks/log';
 export { hooksFromConfig } from './hooks/from-config';
+export { lrScheduleFromConfig } from './lr-from-config';
 export { MapsMonitorHook, makesAlignmentMaps } from './hooks/maps-monitor';
 export type { MapsMonitorOptions } from './hooks/maps-monitor';
 export { mixSeed } from './seeds';

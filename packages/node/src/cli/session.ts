@@ -77,8 +77,10 @@ export const pluginSearchDirs = (configPath?: string) =>
  */
 export function hashedParts(config: SelfsupConfig): Record<string, unknown> {
   const { method, backbone, aggregator, optimizer, data } = config;
-  const { seed, batchSize, warmupEpochs } = config.train;
-  return { method, backbone, aggregator, optimizer, data, train: { seed, batchSize, warmupEpochs } };
+  const { seed, batchSize, warmupEpochs, lrSchedule } = config.train;
+  // lrSchedule only when set, so runs from before it existed keep their hash.
+  const train = { seed, batchSize, warmupEpochs, ...(lrSchedule !== undefined && { lrSchedule }) };
+  return { method, backbone, aggregator, optimizer, data, train };
 }
 
 export function configHash(config: SelfsupConfig): string {

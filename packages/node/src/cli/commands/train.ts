@@ -1,7 +1,7 @@
 import { basename, extname, join, resolve } from 'node:path';
 import { createPipeline, StopRequested, type Trainer, type TrainSummary } from '@selfsup/core';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
-import { hooksFromConfig } from '@selfsup/core';
+import { hooksFromConfig, lrScheduleFromConfig } from '@selfsup/core';
 import { atomicWriteFile } from '../../io/atomic-write';
 import { createRunTrainer } from '../../train/run-trainer';
 import { YieldToEventLoopHook } from '../../train/hooks/yield-to-event-loop';
@@ -243,7 +243,19 @@ async function trainInFolder(
       epochs: t.epochs,
       maxSteps: t.maxSteps,
       seed: t.seed,
-      lr: { baseLr: session.pipeline.baseLr, warmupEpochs: t.warmupEpochs },
+      lr:
+        t.lrSchedule === undefined
+          ? { baseLr: session.pipeline.baseLr, warmupEpochs: t.warmupEpochs }
+          : lrScheduleFromConfig(
+              session.pipeline.container,
+              t.lrSchedule,
+              {
+                baseLr: session.pipeline.baseLr,
+                // Steps per epoch as the trainer's sampler counts them (the last partial batch dropped).
+                warmupSteps: Math.round(t.warmupEpochs * Math.floor(splits.train.length / t.batchSize)),
+              },
+              configSource(opts.config, opts.set),
+            ),
       checkpointEveryEpochs: t.checkpointEvery,
       keepLast: t.keepCheckpoints,
       knn:
