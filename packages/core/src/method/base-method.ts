@@ -16,7 +16,6 @@ import type {
   StepContext,
 } from '../contracts';
 import { Module, type StateEntry } from '../nn/module';
-import { normalizeL2 } from '../nn/functional';
 import { resolveType } from '../di/registry';
 import { Encoder } from './encoder';
 
