@@ -539,6 +539,9 @@ describe('case 8: SIGINT / SIGTERM stop after a checkpoint (in-process: the hand
         'data.dataset=image_folder',
         '--set',
         `data.path=${images}`,
+        // data.count bounds how many images a folder gives; all 600, so the header scan runs.
+        '--set',
+        'data.count=600',
         '--set',
         'train.batchSize=1024',
       ];
