@@ -83,6 +83,19 @@ function selfsupFeatures(tensors: Map<string, SafetensorsTensor>, prefix: string
   }
 }
 
+/** Waits (up to 10 s) until no process of the group `pgid` is left. */
+async function groupGone(pgid: number | undefined): Promise<void> {
+  if (pgid === undefined) return;
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
   dir = tmpDir('use-trained');
@@ -232,11 +245,16 @@ describe('export a trained run to tfjs', () => {
           '--disable-dev-shm-usage',
           '--no-first-run',
           '--no-default-browser-check',
+          // No crash handler: it outlives the browser's process group and writes into the profile.
+          '--disable-crash-reporter',
+          '--disable-breakpad',
           `--user-data-dir=${profile}`,
           `${server.url}/index.html`,
         ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+        // Its own process group, so the renderer and GPU processes end with it.
+        { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
       );
+      const exited = new Promise((ok) => browser.once('exit', ok));
       let stderr = '';
       browser.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
       try {
@@ -253,9 +271,12 @@ describe('export a trained run to tfjs', () => {
         console.log(`trained run, tfjs (Chromium) vs selfsup features: ${err.toExponential(2)} (relative)`);
         expect(err).toBeLessThan(FEATURE_TOLERANCE);
       } finally {
-        browser.kill('SIGKILL');
+        if (browser.exitCode === null && browser.pid !== undefined) process.kill(-browser.pid, 'SIGKILL');
+        await exited;
+        await groupGone(browser.pid);
         await server.close();
-        rmSync(profile, { recursive: true, force: true });
+        // Child processes may still be closing profile files for a moment.
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       }
     },
   );
