@@ -10,6 +10,7 @@ export const KNOWN_PROVIDERS: Partial<Record<SeamName, Record<string, string>>> 
   Loss: { normalized_mse: '@selfsup/plugin-byol', info_nce: '@selfsup/plugin-moco' },
   Backend: {
     wasm: '@selfsup/backend-wasm',
+    webgpu: '@selfsup/backend-webgpu (+ webgpu for Node)',
     'node-gpu': '@selfsup/backend-node (+ @tensorflow/tfjs-node-gpu)',
     node: '@selfsup/backend-node (+ @tensorflow/tfjs-node)',
   },
@@ -22,4 +23,5 @@ export const OFFICIAL_PLUGIN_PACKAGES = [
   '@selfsup/plugin-lewel',
   '@selfsup/backend-wasm',
   '@selfsup/backend-node',
+  '@selfsup/backend-webgpu',
 ];

@@ -42,6 +42,8 @@ export async function infoCommand(opts: { plugin?: string[]; json?: boolean }): 
       ? `available${b.version ? ` ${b.version}` : ''}`
       : `unavailable: ${b.reason ?? ''}`;
     out.push(`  ${b.autoPick ? '*' : ' '} ${b.name.padEnd(9)} ${state}`);
+    if (b.device) out.push(`              device: ${b.device}`);
+    if (b.notForAuto) out.push(`              not picked by auto: ${b.notForAuto}`);
   }
   out.push(`auto would pick: ${info.autoPick ?? '(none)'}`);
   for (const s of seams) {
