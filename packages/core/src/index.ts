@@ -5,6 +5,8 @@ export { Tokens } from './contracts/tokens';
 export type { SeamName } from './contracts/tokens';
 export * from './nn';
 export { SeededRng } from './util/random';
+export { readsAsync, readsSync } from './util/reads';
+export type { HostReads } from './util/reads';
 export * from './io';
 export * from './optim';
 export * from './data';

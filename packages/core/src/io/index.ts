@@ -25,7 +25,7 @@ export {
   toTorchLayout,
   torchShapeOf,
 } from './torch-layout';
-export { exportStateDict, importStateDict } from './state-dict';
+export { exportStateDict, exportStateDictAsync, exportStateDictReads, importStateDict } from './state-dict';
 export type { ImportStateDictOptions, ImportStateDictResult } from './state-dict';
 export { atomicWriteFile, defaultAtomicWriteOps } from './atomic-write';
 export type { AtomicWriteOps } from './atomic-write';

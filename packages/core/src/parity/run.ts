@@ -1,10 +1,11 @@
 import { tf } from '../tf';
 import type { Plugin } from '../contracts';
 import { createPipeline } from '../di/pipeline';
-import { exportStateDict, importStateDict } from '../io/state-dict';
+import { exportStateDictReads, importStateDict } from '../io/state-dict';
 import type { TensorData } from '../io/safetensors';
 import { emaMomentum } from '../optim/schedules';
 import { disposeLossAndGrads, lossAndGrads } from '../train/step';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
 import type { ParityFixture } from './fixture';
 import { fixtureToConfig } from './fixture';
 
@@ -82,23 +83,32 @@ const missingExpected = (name: string): ParityCheck => ({
   ok: false,
 });
 
-const toData = (t: tf.Tensor): TensorData => ({ shape: [...t.shape], data: t.dataSync() as Float32Array });
-
 /** Our diagnostics in the reference's layout: aligned [B,S,D] -> (B,D,S); the rest as is. */
-function outputInTorchLayout(name: string, t: tf.Tensor): TensorData {
-  if (name !== 'aligned_online_v1') return toData(t);
-  const transposed = tf.transpose(t, [0, 2, 1]);
-  const data = toData(transposed);
-  transposed.dispose();
-  return data;
+function* outputInTorchLayout(name: string, t: tf.Tensor): HostReads<TensorData> {
+  const layout = name === 'aligned_online_v1' ? tf.transpose(t, [0, 2, 1]) : t;
+  try {
+    const [data] = yield [layout];
+    return { shape: [...layout.shape], data: data as Float32Array };
+  } finally {
+    if (layout !== t) layout.dispose();
+  }
 }
 
 /**
  * Rebuild the reference's model from the fixture's config, load its initial state by PyTorch
  * name, run its steps (two views, optimizer step, EMA, queue) and compare every expected tensor
- * and every per-step loss.
+ * and every per-step loss. Reads with dataSync (cpu, wasm, node); see runParityAsync.
  */
 export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityReport {
+  return readsSync(parityReads(fixture, plugins));
+}
+
+/** runParity with asynchronous reads: every backend, and the only way on webgpu. */
+export function runParityAsync(fixture: ParityFixture, plugins: Plugin[]): Promise<ParityReport> {
+  return readsAsync(parityReads(fixture, plugins));
+}
+
+function* parityReads(fixture: ParityFixture, plugins: Plugin[]): HostReads<ParityReport> {
   const { spec } = fixture;
   const pipeline = createPipeline(fixtureToConfig(spec), { plugins, source: `${fixture.dir}/fixture.json` });
   const checks: ParityCheck[] = [];
@@ -124,12 +134,14 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
       const v2 = viewOf(fixture, `step${t}.view2`);
       const r = lossAndGrads(method, v1, v2);
       try {
-        checks.push(compareLoss(`step${t}.loss`, r.loss.dataSync()[0], step.loss));
-        for (const term of ['loss_global', 'loss_aligned'] as const) {
-          const expected = step[term];
-          if (expected === undefined) continue;
-          const actual = r.terms[term]?.dataSync()[0] ?? 0;
-          checks.push(compareLoss(`step${t}.${term}`, actual, expected));
+        const terms = (['loss_global', 'loss_aligned'] as const).filter((k) => step[k] !== undefined);
+        const scalars = [r.loss, ...terms.flatMap((k) => r.terms[k] ?? [])];
+        const values = yield scalars;
+        checks.push(compareLoss(`step${t}.loss`, values[0][0], step.loss));
+        let next = 1;
+        for (const term of terms) {
+          const actual = r.terms[term] ? values[next++][0] : 0;
+          checks.push(compareLoss(`step${t}.${term}`, actual, step[term]!));
         }
         if (index === 0) {
           for (const [name, expected] of fixture.expected) {
@@ -138,7 +150,7 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
               const out = r.outputs[key];
               checks.push(
                 out
-                  ? compareTensor(name, outputInTorchLayout(key, out), expected)
+                  ? compareTensor(name, yield* outputInTorchLayout(key, out), expected)
                   : { name, kind: 'tensor', error: Infinity, bound: 0, ok: false },
               );
             }
@@ -148,17 +160,22 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
           for (const name of byName.keys()) {
             if (!fixture.expected.has(`grad.${name}`)) checks.push(missingExpected(`grad.${name}`));
           }
-          for (const [name, expected] of fixture.expected) {
-            if (!name.startsWith('grad.')) continue;
+          const pinned = [...fixture.expected].filter(([name]) => name.startsWith('grad.'));
+          // Every gradient in one read: in the parameter's PyTorch layout, keyed by its name.
+          const present = pinned.flatMap(([name]) => {
             const param = name.slice('grad.'.length);
             const entry = byName.get(param);
             const grad = r.grads.get(param);
-            if (!entry || !grad) {
-              checks.push({ name, kind: 'tensor', error: Infinity, bound: 0, ok: false });
-              continue;
-            }
-            const [actual] = exportStateDict([{ ...entry, variable: grad as tf.Variable }]).values();
-            checks.push(compareTensor(name, actual, expected));
+            return entry && grad ? [{ ...entry, variable: grad as tf.Variable }] : [];
+          });
+          const grads = yield* exportStateDictReads(present);
+          for (const [name, expected] of pinned) {
+            const actual = grads.get(name.slice('grad.'.length));
+            checks.push(
+              actual
+                ? compareTensor(name, actual, expected)
+                : { name, kind: 'tensor', error: Infinity, bound: 0, ok: false },
+            );
           }
         }
         const params = method
@@ -174,7 +191,7 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
       }
     }
 
-    const finalState = exportStateDict(method.stateEntries());
+    const finalState = yield* exportStateDictReads(method.stateEntries());
     for (const name of finalState.keys()) {
       if (!fixture.expected.has(`final.${name}`)) checks.push(missingExpected(`final.${name}`));
     }

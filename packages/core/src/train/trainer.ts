@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { tf } from '../tf';
 import type { Dataset, Image, LrSchedule, Method, Optimizer, StepResult, ViewPipeline } from '../contracts';
-import { Checkpointer, exportStateDict, importStateDict, type TensorData } from '../io';
-import { fromTorchData, toTorchLayout, torchShapeOf } from '../io';
+import { Checkpointer, exportStateDictAsync, importStateDict, type TensorData } from '../io';
+import { fromTorchData, toTorchData, torchShapeOf } from '../io';
 import { emaMomentum, warmupCosineLr } from '../optim';
 import { EpochSampler, makeBatch, type EpochSamplerState } from '../data';
 import type { StateEntry } from '../nn/module';
 import { SeededRng } from '../util/random';
 import { extractMemoryAndQuery } from '../eval/features';
-import { knnAccuracy } from '../eval/knn';
-import { NonFiniteLossError, trainStep, type StepFn } from './step';
+import { knnAccuracyAsync } from '../eval/knn';
+import { NonFiniteLossError, trainStepAsync, type StepFn } from './step';
 import { mixSeed } from './seeds';
 import { writeLinePlot, type PlotPoint } from './plots';
 
@@ -93,7 +93,7 @@ export interface TrainerOptions {
   prefetch?: boolean;
   /** Where log lines go (default console.log). */
   log?: (line: string) => void;
-  /** Runs one optimizer step on a batch (default trainStep; a data-parallel runner's step for workers > 1). */
+  /** Runs one optimizer step on a batch (default trainStepAsync; a data-parallel runner's step for workers > 1). */
   stepFn?: StepFn;
   /** Called after every step; a throw stops the run (the last checkpoint stays). */
   onStep?: (info: StepInfo) => void | Promise<void>;
@@ -299,7 +299,7 @@ export class Trainer {
         const v2 = tf.tensor4d(batch.view2, batch.shape);
         let result: StepResult;
         try {
-          result = await (o.stepFn ?? trainStep)(o.method, o.optimizer, v1, v2, {
+          result = await (o.stepFn ?? trainStepAsync)(o.method, o.optimizer, v1, v2, {
             lr,
             emaMomentum: ema,
             step: step + 1,
@@ -426,7 +426,7 @@ export class Trainer {
       batchSize: knn.batchSize ?? 64,
       transform: knn.transform,
     });
-    return knnAccuracy(memory, query, { k: knn.k ?? 20 });
+    return knnAccuracyAsync(memory, query, { k: knn.k ?? 20 });
   }
 
   private async writePlots(meta: TrainerMeta): Promise<void> {
@@ -472,19 +472,22 @@ export class Trainer {
 
   private async save(meta: TrainerMeta, step: number): Promise<void> {
     const o = this.opts;
-    const tensors = exportStateDict(o.method.stateEntries(), MODEL_PREFIX);
+    // Every read asynchronous and in flight at once: the only way on webgpu, no slower elsewhere.
+    const tensors = await exportStateDictAsync(o.method.stateEntries(), MODEL_PREFIX);
+    const state = [...o.optimizer.stateTensors()];
+    const values = await Promise.all(state.map(([, t]) => t.data()));
     const params = this.optimizerLayouts();
     const torchKeys: string[] = [];
-    for (const [key, t] of o.optimizer.stateTensors()) {
+    for (const [i, [key, t]] of state.entries()) {
       const p = Trainer.paramOf(key, params);
       const k = `${OPTIM_PREFIX}.${key}`;
       const same =
         p && p.variable.shape.length === t.shape.length && p.variable.shape.every((d, i) => d === t.shape[i]);
       // Buffers shaped like their parameter are stored in its PyTorch layout, like the model.
       if (p && same) {
-        tensors.set(k, toTorchLayout(t, p.layout, k));
+        tensors.set(k, toTorchData(values[i], t.shape, p.layout, k));
         torchKeys.push(key);
-      } else tensors.set(k, { shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
+      } else tensors.set(k, { shape: [...t.shape], data: Float32Array.from(values[i]) });
     }
     const nb = this.stepsPerEpoch;
     const full: TrainerMeta = {

@@ -7,8 +7,8 @@ import { createStepRunner, threadsPerRank, type StepRunner } from '../../paralle
 import { Checkpointer } from '../../io/checkpoint';
 import type { SelfsupConfig } from '../../config/schema';
 import { extractMemoryAndQuery } from '../../eval/features';
-import { knnAccuracy } from '../../eval/knn';
-import { linearProbe } from '../../eval/linear';
+import { knnAccuracyAsync } from '../../eval/knn';
+import { linearProbeAsync } from '../../eval/linear';
 import {
   buildDatasets,
   buildViews,
@@ -65,20 +65,21 @@ export async function finalEvaluation(
   const backbone = pipeline.method.backbone;
   const sets = { memory: splits.trainEval, query: splits.test };
   const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
-  const knn = knnAccuracy(memory, query, { k: config.eval.knnK });
+  const knn = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
   const numClasses = splits.train.numClasses ?? splits.trainEval.numClasses ?? 0;
-  const linear = linearProbe(memory, query, {
+  const probe = await linearProbeAsync(memory, query, {
     numClasses,
     epochs: config.eval.linearEpochs,
     lr: config.eval.linearLr,
     seed: config.train.seed,
-  }).top1;
+  });
+  const linear = probe.top1;
   // Initialisation depends only on the config's seed: a fresh pipeline is the untrained network.
   const untrained = createPipeline(config, { plugins: session.runtime.plugins });
   let knnUntrained: number;
   try {
     const f0 = await extractMemoryAndQuery(untrained.method.backbone, sets, { transform });
-    knnUntrained = knnAccuracy(f0.memory, f0.query, { k: config.eval.knnK });
+    knnUntrained = await knnAccuracyAsync(f0.memory, f0.query, { k: config.eval.knnK });
   } finally {
     untrained.dispose();
   }
