@@ -13,6 +13,7 @@ export default defineConfig({
       '@selfsup/plugin-lewel': src('plugin-lewel'),
       '@selfsup/backend-wasm': src('backend-wasm'),
       '@selfsup/backend-node': src('backend-node'),
+      '@selfsup/backend-webgpu': src('backend-webgpu'),
     },
   },
   test: {

@@ -1,0 +1,132 @@
+/**
+ * The webgpu BackendProvider: registration, software-adapter detection, what it says when it
+ * cannot start, and, where an adapter exists, probe / auto / explicit activation / release.
+ */
+import { describe, expect, it } from 'vitest';
+// core first: it loads reflect-metadata, which tsyringe needs.
+import { Tokens, selectBackend, tf, CpuBackendProvider, type BackendRegistration } from '@selfsup/core';
+import { container } from 'tsyringe';
+import {
+  WebGpuBackendProvider,
+  describeAdapter,
+  formatAdapter,
+  releaseWebGpu,
+  webgpuBackendPlugin,
+  type GpuAdapterLike,
+} from '../src';
+import { explainNoAdapter } from '../src/node-gpu';
+import { setUpWebGpu } from './setup';
+
+const webgpu = await setUpWebGpu('provider.test.ts');
+
+const fakeAdapter = (fallback?: boolean): GpuAdapterLike => ({
+  features: { has: () => false },
+  limits: {},
+  requestDevice: () => Promise.reject(new Error('not in this test')),
+  ...(fallback !== undefined && { isFallbackAdapter: fallback }),
+});
+
+describe('webgpu provider (no GPU needed)', () => {
+  it('is offered to the container under Tokens.Backend by the plugin, between node-gpu and node', () => {
+    const child = container.createChildContainer();
+    webgpuBackendPlugin.register(child);
+    const reg = child.resolveAll<BackendRegistration>(Tokens.Backend).find((r) => r.type === 'webgpu');
+    expect(reg?.plugin).toBe('@selfsup/backend-webgpu');
+    const provider = reg!.create();
+    expect(provider.name).toBe('webgpu');
+    expect(provider.autoPriority).toBeGreaterThan(10);
+    expect(provider.autoPriority).toBeLessThan(20);
+  });
+
+  it('tells software adapters from hardware ones', () => {
+    const swiftshader = describeAdapter(fakeAdapter(), {
+      vendor: 'google',
+      architecture: 'swiftshader',
+      device: 'swiftshader-device-subzero-',
+      description: 'SwiftShader driver 5.0.0',
+    });
+    expect(swiftshader.software).toBe(true);
+    expect(formatAdapter(swiftshader)).toBe(
+      'google swiftshader (SwiftShader driver 5.0.0), software adapter',
+    );
+    const llvmpipe = describeAdapter(fakeAdapter(), {
+      vendor: 'mesa',
+      description: 'llvmpipe (LLVM 15.0.6, 256 bits)',
+    });
+    expect(llvmpipe.software).toBe(true);
+    expect(describeAdapter(fakeAdapter(), { vendor: 'x', isFallbackAdapter: true }).software).toBe(true);
+    expect(describeAdapter(fakeAdapter(true), { vendor: 'x' }).software).toBe(true);
+    const nvidia = describeAdapter(fakeAdapter(false), {
+      vendor: 'nvidia',
+      architecture: 'hopper',
+      description: 'NVIDIA H200: 570.86',
+      isFallbackAdapter: false,
+    });
+    expect(nvidia.software).toBe(false);
+    expect(formatAdapter(nvidia)).toBe('nvidia hopper (NVIDIA H200: 570.86)');
+  });
+
+  it('says what is missing when Dawn finds no adapter', async () => {
+    const saved = process.env.VK_ICD_FILENAMES;
+    try {
+      process.env.VK_ICD_FILENAMES = '/nonexistent/icd.json';
+      const why = await explainNoAdapter();
+      expect(why).toContain('Dawn found no usable Vulkan adapter');
+      expect(why).toContain('VK_ICD_FILENAMES names /nonexistent/icd.json, which does not exist');
+      expect(why).toContain('lavapipe');
+      expect(why).toMatch(/chromium-common|software GPU for tests is installed/);
+    } finally {
+      if (saved === undefined) delete process.env.VK_ICD_FILENAMES;
+      else process.env.VK_ICD_FILENAMES = saved;
+    }
+  });
+});
+
+describe.skipIf(!webgpu.ok)('webgpu provider on this machine’s adapter', () => {
+  it('probe reports the adapter, and a software one is not for auto', async () => {
+    const a = await new WebGpuBackendProvider().probe();
+    expect(a.available).toBe(true);
+    expect(a.version).toBe(tf.version_core);
+    expect(a.gpuSource).toBe('dawn');
+    expect(a.adapter?.vendor).toBeTruthy();
+    expect(a.device).toBe(formatAdapter(a.adapter!));
+    expect(a.notForAuto !== undefined).toBe(a.adapter!.software);
+  });
+
+  it('auto passes over a software adapter; --backend webgpu activates it; release gives the GPU back', async () => {
+    const a = await new WebGpuBackendProvider().probe();
+    const lines: string[] = [];
+    const providers = [new WebGpuBackendProvider(), new CpuBackendProvider()];
+    const auto = await selectBackend({ providers, env: {}, log: (l) => lines.push(l) });
+    if (a.adapter!.software) {
+      expect(auto.name).toBe('cpu');
+      expect(lines[0]).toContain('webgpu not for auto — a software GPU');
+    } else {
+      expect(auto.name).toBe('webgpu');
+    }
+
+    const chosen = await selectBackend({ flag: 'webgpu', providers, env: {}, log: () => undefined });
+    expect(chosen.name).toBe('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+    const gpuBackend = tf.backend() as unknown as { device?: unknown; adapterInfo?: unknown };
+    expect(gpuBackend.device).toBeDefined();
+    const y = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2]));
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeDefined();
+
+    await tf.setBackend('cpu');
+    await releaseWebGpu();
+    expect(tf.findBackendFactory('webgpu')).toBeNull();
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+
+    // And it starts again after a release (a fresh device).
+    await new WebGpuBackendProvider().activate({});
+    expect(tf.getBackend()).toBe('webgpu');
+    const z = tf.add(tf.scalar(1), tf.scalar(2));
+    expect(Array.from(await z.data())).toEqual([3]);
+    z.dispose();
+    await tf.setBackend('cpu');
+    await releaseWebGpu();
+  });
+});
