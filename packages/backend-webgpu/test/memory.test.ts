@@ -29,6 +29,9 @@ const CASES: Array<[string, SelfsupConfigInput]> = [
   ],
 ];
 
+// A software GPU on a shared machine is slow: shader compiles alone can take tens of seconds.
+const SLOW = 300_000;
+
 describe.skipIf(!webgpu.ok)('no tensor leaks (webgpu)', () => {
   beforeAll(async () => {
     await new WebGpuBackendProvider().activate({});
@@ -38,39 +41,43 @@ describe.skipIf(!webgpu.ok)('no tensor leaks (webgpu)', () => {
   });
 
   for (const [name, config] of CASES) {
-    it(`${name}: numTensors flat from step 3 to step ${STEPS}; dispose() returns to the count before the pipeline`, async () => {
-      expect(tf.getBackend()).toBe('webgpu');
-      const rng = new SeededRng(11);
-      const make = () =>
-        tf.tensor4d(
-          Float32Array.from({ length: BATCH * RES * RES * 3 }, () => rng.next()),
-          [BATCH, RES, RES, 3],
-        );
-      const v1 = make();
-      const v2 = make();
-      const before = tf.memory().numTensors;
+    it(
+      `${name}: numTensors flat from step 3 to step ${STEPS}; dispose() returns to the count before the pipeline`,
+      async () => {
+        expect(tf.getBackend()).toBe('webgpu');
+        const rng = new SeededRng(11);
+        const make = () =>
+          tf.tensor4d(
+            Float32Array.from({ length: BATCH * RES * RES * 3 }, () => rng.next()),
+            [BATCH, RES, RES, 3],
+          );
+        const v1 = make();
+        const v2 = make();
+        const before = tf.memory().numTensors;
 
-      const p = createPipeline(config, { plugins: [byolPlugin, mocoPlugin, lewelPlugin] });
-      const counts: number[] = [];
-      const losses: number[] = [];
-      for (let s = 1; s <= STEPS; s++) {
-        const r = await trainStepAsync(p.method, p.optimizer, v1, v2, {
-          lr: p.baseLr,
-          emaMomentum: p.method.ema.baseMomentum,
-          step: s,
-        });
-        losses.push(r.loss);
-        counts.push(tf.memory().numTensors);
-      }
-      expect(losses.every(Number.isFinite)).toBe(true);
-      // Training moves the loss: a backend that computed nothing would repeat step 1's.
-      expect(new Set(losses).size).toBeGreaterThan(1);
-      // Step 1 creates optimizer state; nothing may accumulate afterwards.
-      expect(new Set(counts.slice(2)).size).toBe(1);
+        const p = createPipeline(config, { plugins: [byolPlugin, mocoPlugin, lewelPlugin] });
+        const counts: number[] = [];
+        const losses: number[] = [];
+        for (let s = 1; s <= STEPS; s++) {
+          const r = await trainStepAsync(p.method, p.optimizer, v1, v2, {
+            lr: p.baseLr,
+            emaMomentum: p.method.ema.baseMomentum,
+            step: s,
+          });
+          losses.push(r.loss);
+          counts.push(tf.memory().numTensors);
+        }
+        expect(losses.every(Number.isFinite)).toBe(true);
+        // Training moves the loss: a backend that computed nothing would repeat step 1's.
+        expect(new Set(losses).size).toBeGreaterThan(1);
+        // Step 1 creates optimizer state; nothing may accumulate afterwards.
+        expect(new Set(counts.slice(2)).size).toBe(1);
 
-      p.dispose();
-      expect(tf.memory().numTensors).toBe(before);
-      tf.dispose([v1, v2]);
-    });
+        p.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([v1, v2]);
+      },
+      SLOW,
+    );
   }
 });

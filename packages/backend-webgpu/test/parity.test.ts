@@ -16,6 +16,9 @@ const plugins = [byolPlugin, mocoPlugin, lewelPlugin];
 const fixtureDir = (name: string) =>
   fileURLToPath(new URL(`../../../test/fixtures/parity/${name}`, import.meta.url));
 
+// A software GPU on a shared machine is slow: shader compiles alone can take tens of seconds.
+const SLOW = 300_000;
+
 describe.skipIf(!webgpu.ok)('webgpu backend: exactness', () => {
   beforeAll(async () => {
     await new WebGpuBackendProvider().activate({});
@@ -25,41 +28,57 @@ describe.skipIf(!webgpu.ok)('webgpu backend: exactness', () => {
   });
 
   for (const name of ['byol', 'moco', 'lewel_b', 'lewel_m']) {
-    it(`${name}: parity with the PyTorch reference on webgpu`, async () => {
-      await tf.setBackend('webgpu');
-      const report = await runParityAsync(await loadParityFixture(fixtureDir(name)), plugins);
-      expect(report.backend).toBe('webgpu');
-      expect(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error} > ${c.bound}`)).toEqual([]);
-      expect(report.checks.length).toBeGreaterThan(50);
-      expect(report.ok).toBe(true);
-    });
+    it(
+      `${name}: parity with the PyTorch reference on webgpu`,
+      async () => {
+        await tf.setBackend('webgpu');
+        const report = await runParityAsync(await loadParityFixture(fixtureDir(name)), plugins);
+        expect(report.backend).toBe('webgpu');
+        expect(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error} > ${c.bound}`)).toEqual(
+          [],
+        );
+        expect(report.checks.length).toBeGreaterThan(50);
+        expect(report.ok).toBe(true);
+      },
+      SLOW,
+    );
   }
 
-  it('a small ResNet gives the same forward output (1e-5) on cpu and webgpu, in train and eval mode', async () => {
-    const out: Record<string, Float32Array> = {};
-    const input = new Float32Array(2 * 20 * 20 * 3).map((_, i) => Math.sin(i * 0.37) * 2);
-    for (const backend of ['cpu', 'webgpu']) {
-      await tf.setBackend(backend);
-      // Same seed, same weights: the init is plain JS, independent of the backend.
-      const net = new ResNet({ block: 'basic', blocks: [1, 1], widths: [8, 16], stem: 'imagenet', seed: 7 });
-      for (const mode of ['train', 'eval'] as const) {
-        net.train(mode === 'train');
-        const y = tf.tidy(() => net.forward(tf.tensor4d(input, [2, 20, 20, 3])));
-        out[`${backend}.${mode}`] = (await y.data()) as Float32Array;
-        y.dispose();
+  it(
+    'a small ResNet gives the same forward output (1e-5) on cpu and webgpu, in train and eval mode',
+    async () => {
+      const out: Record<string, Float32Array> = {};
+      const input = new Float32Array(2 * 20 * 20 * 3).map((_, i) => Math.sin(i * 0.37) * 2);
+      for (const backend of ['cpu', 'webgpu']) {
+        await tf.setBackend(backend);
+        // Same seed, same weights: the init is plain JS, independent of the backend.
+        const net = new ResNet({
+          block: 'basic',
+          blocks: [1, 1],
+          widths: [8, 16],
+          stem: 'imagenet',
+          seed: 7,
+        });
+        for (const mode of ['train', 'eval'] as const) {
+          net.train(mode === 'train');
+          const y = tf.tidy(() => net.forward(tf.tensor4d(input, [2, 20, 20, 3])));
+          out[`${backend}.${mode}`] = (await y.data()) as Float32Array;
+          y.dispose();
+        }
+        net.dispose();
       }
-      net.dispose();
-    }
-    for (const mode of ['train', 'eval']) {
-      const a = out[`cpu.${mode}`];
-      const b = out[`webgpu.${mode}`];
-      expect(b.length).toBe(a.length);
-      const maxRef = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-      expect(maxRef).toBeGreaterThan(0);
-      expect(maxDiff).toBeLessThanOrEqual(1e-5 * Math.max(1, maxRef));
-    }
-  });
+      for (const mode of ['train', 'eval']) {
+        const a = out[`cpu.${mode}`];
+        const b = out[`webgpu.${mode}`];
+        expect(b.length).toBe(a.length);
+        const maxRef = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+        expect(maxRef).toBeGreaterThan(0);
+        expect(maxDiff).toBeLessThanOrEqual(1e-5 * Math.max(1, maxRef));
+      }
+    },
+    SLOW,
+  );
 
   it('a synchronous read fails on webgpu (why every read on these paths is asynchronous)', async () => {
     await tf.setBackend('webgpu');
