@@ -4,4 +4,5 @@ export { loadPlugins } from './plugins';
 export type { LoadedPlugins } from './plugins';
 export { prepareRuntime } from './runtime';
 export type { Runtime } from './runtime';
-export { benchConfig, BENCH_MODEL, BENCH_METHODS } from './commands/bench';
+export { benchConfig, runBench, BENCH_MODEL, BENCH_METHODS } from './commands/bench';
+export type { BenchOptions } from './commands/bench';

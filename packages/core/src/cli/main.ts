@@ -80,7 +80,7 @@ export function buildProgram(): Command {
       },
     )
     .option('--epochs <n>', 'probe / fine-tuning epochs', int('--epochs'))
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | webgpu | auto')
     .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
     .option('--json', 'one JSON line')
     .action(run((kind: string, opts) => evalCommand(kind, opts)));
@@ -93,7 +93,7 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'where the PNG grid goes (default <run>/maps)')
     .option('-c, --config <file>', "config (default: the run's config.yaml)")
     .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | webgpu | auto')
     .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
     .option('--json', 'one JSON line')
     .action(run((opts) => mapsCommand(opts)));
@@ -103,7 +103,7 @@ export function buildProgram(): Command {
     .description(
       'run a PyTorch golden fixture (fixture.json + safetensors) and compare every tensor and loss',
     )
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | webgpu | auto')
     .option('--plugin <pkg>', 'load an extra plugin package or file (repeatable)', collect)
     .option('--json', 'print the whole report as JSON')
     .option('-v, --verbose', 'list every tensor check')
@@ -113,7 +113,7 @@ export function buildProgram(): Command {
     .command('bench')
     .description('time one full training step (both views, backward, optimizer, EMA, queue) on random data')
     .requiredOption('--method <name>', 'byol | moco | lewel_b | lewel_m')
-    .option('--backend <name>', 'cpu | wasm | node | node-gpu | auto')
+    .option('--backend <name>', 'cpu | wasm | node | node-gpu | webgpu | auto')
     .option('--threads <n>', 'backend threads per worker (wasm)', int('--threads'))
     .option('--workers <n>', 'data-parallel worker threads, this one included', int('--workers'))
     .option('--width <n>', 'ResNet-18 base width (widths w,2w,4w,8w)', int('--width'), 16)

@@ -1,4 +1,6 @@
 import { tf } from '../../tf';
+import type { Plugin } from '../../contracts';
+import type { SelectedBackend } from '../../backend/select';
 import { createPipeline } from '../../di/pipeline';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { SeededRng } from '../../util/random';
@@ -62,12 +64,30 @@ export interface BenchOptions {
 }
 
 export async function benchCommand(opts: BenchOptions): Promise<number> {
-  if (!(BENCH_METHODS as readonly string[]).includes(opts.method)) {
-    throw new Error(`--method ${opts.method}: expected one of ${BENCH_METHODS.join(', ')}`);
+  checkBenchMethod(opts.method);
+  const threads = threadsPerRank(opts.threads, opts.workers ?? 1);
+  const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin, threads });
+  return runBench(opts, runtime);
+}
+
+function checkBenchMethod(method: string): void {
+  if (!(BENCH_METHODS as readonly string[]).includes(method)) {
+    throw new Error(`--method ${method}: expected one of ${BENCH_METHODS.join(', ')}`);
   }
+}
+
+/**
+ * The benchmark on a backend already chosen and activated, with the plugins given: what
+ * `selfsup bench` runs after loading plugins by name, and what a bundle that carries its
+ * plugins (bench/gpu) calls directly.
+ */
+export async function runBench(
+  opts: BenchOptions,
+  runtime: { plugins: Plugin[]; backend: SelectedBackend },
+): Promise<number> {
+  checkBenchMethod(opts.method);
   const workers = opts.workers ?? 1;
   const threads = threadsPerRank(opts.threads, workers);
-  const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin, threads });
   const config = benchConfig(opts.method as BenchMethod, opts.width);
   const pipeline = createPipeline(config, { plugins: runtime.plugins });
   let runner: StepRunner;
@@ -94,6 +114,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     return [tf.tensor4d(a, shape), tf.tensor4d(b, shape)] as const;
   };
   const [v1, v2] = randomViews();
+  const fence = pipeline.method.trainableParameters()[0].variable;
   const times: number[] = [];
   const cpu: number[] = [];
   try {
@@ -105,6 +126,10 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
         emaMomentum: BENCH_MODEL.ema,
         step: i,
       });
+      // On a GPU backend the step returns once its loss is read, with the optimizer and EMA
+      // updates still queued; a read waits for them (the queue runs in order), as
+      // torch_step.py's cuda synchronize does. On the other backends it is already done.
+      await fence.data();
       const dt = (performance.now() - t0) / 1000;
       const dc = process.cpuUsage(c0);
       if (i > 0) {
@@ -120,6 +145,8 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     await runner.close();
     pipeline.dispose();
   }
+  // The adapter a GPU backend runs on (e.g. webgpu's), so a result names its machine.
+  const device = (await runtime.backend.provider.probe().catch(() => undefined))?.device;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const med = median(times);
   const result = {
@@ -136,6 +163,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     // CPU seconds per step over all threads: the work done, which a busy machine does not inflate
     // the way it inflates step_s (spin-waiting pool threads count too).
     cpu_s: Number(median(cpu).toFixed(4)),
+    ...(device !== undefined && { device }),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
