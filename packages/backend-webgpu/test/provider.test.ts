@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 // core first: it loads reflect-metadata, which tsyringe needs.
-import { Tokens, selectBackend, tf, CpuBackendProvider, type BackendRegistration } from '@selfsup/core';
+import {
+  Tokens,
+  createStepRunner,
+  selectBackend,
+  tf,
+  CpuBackendProvider,
+  type BackendRegistration,
+  type Method,
+} from '@selfsup/core';
 import { container } from 'tsyringe';
 import {
   WebGpuBackendProvider,
@@ -79,6 +87,21 @@ describe('webgpu provider (no GPU needed)', () => {
       if (saved === undefined) delete process.env.VK_ICD_FILENAMES;
       else process.env.VK_ICD_FILENAMES = saved;
     }
+  });
+});
+
+describe('data parallel on webgpu', () => {
+  it('is refused with a clear message before any worker starts', async () => {
+    await expect(
+      createStepRunner({
+        workers: 2,
+        method: {} as Method,
+        spec: { config: {}, plugins: [], backend: 'webgpu' },
+        watchdog: false,
+      }),
+    ).rejects.toThrow(
+      'data parallel (workers > 1) runs on the cpu, wasm and node backends, not webgpu: use 1 worker',
+    );
   });
 });
 

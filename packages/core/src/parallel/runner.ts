@@ -39,6 +39,12 @@ export async function createStepRunner(opts: StepRunnerOptions): Promise<StepRun
   let dp: DataParallel | undefined;
   if (workers > 1) {
     if (!opts.spec) throw new Error('data parallel: workers > 1 needs the replica spec');
+    if (opts.spec.backend === 'webgpu') {
+      // Ranks exchange gradients through synchronous reads, and would share one GPU anyway.
+      throw new Error(
+        'data parallel (workers > 1) runs on the cpu, wasm and node backends, not webgpu: use 1 worker',
+      );
+    }
     dp = await DataParallel.start(opts.spec, opts.method, { workers, stepTimeoutMs: opts.stepTimeoutMs });
   }
   const timeout = new StepTimeout(opts.stepTimeoutMs);
