@@ -37,34 +37,31 @@ export class DawnMissingError extends Error {
 }
 
 /**
- * Loads Dawn and creates a GPU object (navigator.gpu's equivalent). Installs the WebGPU
- * constants tfjs-backend-webgpu reads as globals (GPUBufferUsage, GPUMapMode, ...), but only
- * those the global object does not have yet.
+ * Loads Dawn (`pkg`, the npm package: another name only in tests) and creates a GPU object
+ * (navigator.gpu's equivalent). Installs the WebGPU constants tfjs-backend-webgpu reads as
+ * globals (GPUBufferUsage, GPUMapMode, ...), but only those the global object does not have yet.
  */
-export async function createNodeGpu(options: string[] = []): Promise<NodeGpu> {
+export async function createNodeGpu(options: string[] = [], pkg = DAWN_PACKAGE): Promise<NodeGpu> {
   let dawn: DawnModule;
   try {
-    dawn = await nodeImport<DawnModule>(DAWN_PACKAGE);
+    dawn = await nodeImport<DawnModule>(pkg);
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     const msg = err instanceof Error ? err.message : String(err);
-    if (
-      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
-      msg.includes(`'${DAWN_PACKAGE}'`)
-    ) {
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && msg.includes(`'${pkg}'`)) {
       throw new DawnMissingError(
-        `the npm package "${DAWN_PACKAGE}" (Dawn, WebGPU for Node) is not installed: npm install ${DAWN_PACKAGE}`,
+        `the npm package "${pkg}" (Dawn, WebGPU for Node) is not installed: npm install ${pkg}`,
       );
     }
     throw new DawnMissingError(
-      `the npm package "${DAWN_PACKAGE}" is installed but its native module failed to load on ` +
-        `${process.platform}-${process.arch} (${msg}); reinstall it (npm install ${DAWN_PACKAGE}) — ` +
+      `the npm package "${pkg}" is installed but its native module failed to load on ` +
+        `${process.platform}-${process.arch} (${msg}); reinstall it (npm install ${pkg}) — ` +
         'it ships dawn.node for linux x64/arm64, macOS and Windows x64/arm64',
     );
   }
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(dawn.globals)) if (!(k in g)) g[k] = v;
-  return { gpu: dawn.create(options), dawnVersion: await packageVersion(DAWN_PACKAGE) };
+  return { gpu: dawn.create(options), dawnVersion: await packageVersion(pkg) };
 }
 
 /** Version of an installed package, or undefined when it cannot be read. */

@@ -22,7 +22,7 @@ import {
   webgpuBackendPlugin,
   type GpuAdapterLike,
 } from '../src';
-import { explainNoAdapter } from '../src/node-gpu';
+import { createNodeGpu, explainNoAdapter } from '../src/node-gpu';
 import { setUpWebGpu } from './setup';
 
 const webgpu = await setUpWebGpu('provider.test.ts');
@@ -72,6 +72,12 @@ describe('webgpu provider (no GPU needed)', () => {
     });
     expect(nvidia.software).toBe(false);
     expect(formatAdapter(nvidia)).toBe('nvidia hopper (NVIDIA H200: 570.86)');
+  });
+
+  it('names the npm package to install when Dawn is missing', async () => {
+    await expect(createNodeGpu([], 'webgpu-not-installed')).rejects.toThrow(
+      'the npm package "webgpu-not-installed" (Dawn, WebGPU for Node) is not installed: npm install webgpu-not-installed',
+    );
   });
 
   it('says what is missing when Dawn finds no adapter', async () => {
