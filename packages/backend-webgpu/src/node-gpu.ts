@@ -4,12 +4,13 @@
  * Every Node-only module is imported through `nodeImport` with a run-time specifier: a bundler
  * building for the browser sees no `webgpu`, no `node:fs`, nothing to resolve.
  */
-import type { GpuLike } from './gpu-types';
+import type { GpuAdapterInfoLike, GpuLike } from './gpu-types';
 
 type FsModule = typeof import('node:fs');
 type ModuleModule = typeof import('node:module');
 type ChildProcessModule = typeof import('node:child_process');
 type PathModule = typeof import('node:path');
+type UrlModule = typeof import('node:url');
 
 interface DawnModule {
   create(options: string[]): GpuLike;
@@ -62,6 +63,76 @@ export async function createNodeGpu(options: string[] = [], pkg = DAWN_PACKAGE):
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(dawn.globals)) if (!(k in g)) g[k] = v;
   return { gpu: dawn.create(options), dawnVersion: await packageVersion(pkg) };
+}
+
+/** What a probe in a child process found: the adapter Dawn offers, or none and why. */
+export interface ChildProbe {
+  adapter: GpuAdapterInfoLike | null;
+  /** What Dawn and the Vulkan loader wrote to stderr (their warnings name refused drivers). */
+  stderr: string;
+  /** Set when the child itself failed (a driver that crashed it, a timeout). */
+  failure?: string;
+}
+
+// Run by `node --input-type=module -e`, with the URL of Dawn's module as its argument.
+const PROBE_SCRIPT = `
+const { create } = await import(process.argv[1]);
+const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+const i = a && (a.info ?? (a.requestAdapterInfo ? await a.requestAdapterInfo() : {}));
+process.stdout.write(JSON.stringify(a && { vendor: i.vendor, architecture: i.architecture, device: i.device,
+  description: i.description, isFallbackAdapter: i.isFallbackAdapter ?? a.isFallbackAdapter }));
+process.exit(0);
+`;
+
+/**
+ * Asks Dawn for an adapter in a child Node process, so that probing (selfsup info, auto) keeps
+ * Dawn out of this process, keeps its and the Vulkan loader's warnings out of this stderr (they
+ * come back in `stderr` for the diagnosis), and survives a driver that crashes its process.
+ */
+export async function probeAdapterInChild(pkg = DAWN_PACKAGE, timeoutMs = 60_000): Promise<ChildProbe> {
+  const { createRequire } = await nodeImport<ModuleModule>('node:module');
+  const { pathToFileURL } = await nodeImport<UrlModule>('node:url');
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve(pkg);
+  } catch {
+    throw new DawnMissingError(
+      `the npm package "${pkg}" (Dawn, WebGPU for Node) is not installed: npm install ${pkg}`,
+    );
+  }
+  const { execFile } = await nodeImport<ChildProcessModule>('node:child_process');
+  return new Promise<ChildProbe>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', PROBE_SCRIPT, pathToFileURL(entry).href],
+      { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const how = err.killed
+            ? `timed out after ${timeoutMs / 1000} s`
+            : err.signal
+              ? `was killed by ${err.signal} (a crashing GPU driver?)`
+              : `exited with status ${String(err.code)}`;
+          const last = stderr.trim().split('\n').slice(-2).join(' ');
+          resolve({
+            adapter: null,
+            stderr,
+            failure: `probing the GPU in a child process ${how}${last ? `: ${last}` : ''}`,
+          });
+          return;
+        }
+        try {
+          resolve({ adapter: JSON.parse(stdout) as GpuAdapterInfoLike | null, stderr });
+        } catch {
+          resolve({
+            adapter: null,
+            stderr,
+            failure: `the GPU probe printed no result (${stdout.slice(0, 200)})`,
+          });
+        }
+      },
+    );
+  });
 }
 
 /** Version of an installed package, or undefined when it cannot be read. */
@@ -120,7 +191,7 @@ async function hasVulkanLoader(): Promise<boolean> {
  * Why Dawn found no adapter, and what to install: one sentence per platform, naming the
  * Vulkan loader when it is missing and a SwiftShader ICD when one is installed but not named.
  */
-export async function explainNoAdapter(): Promise<string> {
+export async function explainNoAdapter(dawnStderr = ''): Promise<string> {
   const fs = await nodeImport<FsModule>('node:fs');
   if (process.platform === 'darwin') {
     return 'Dawn found no Metal adapter (WebGPU needs macOS 11+ on a Mac with a Metal GPU)';
@@ -129,6 +200,10 @@ export async function explainNoAdapter(): Promise<string> {
     return 'Dawn found no D3D12 or Vulkan adapter: install or update the GPU driver';
   }
   const parts = ['Dawn found no usable Vulkan adapter'];
+  if (dawnStderr.includes('shaderUniform')) {
+    // What Dawn says when it refuses lavapipe, the driver Debian/Ubuntu install by default.
+    parts.push("it refused a Vulkan driver lacking shaderUniform*ArrayDynamicIndexing (Mesa's lavapipe)");
+  }
   const icd = process.env.VK_ICD_FILENAMES;
   if (icd) {
     const missing = icd.split(':').filter((f) => f && !fs.existsSync(f));
@@ -141,9 +216,10 @@ export async function explainNoAdapter(): Promise<string> {
   if (!(await hasVulkanLoader())) {
     parts.push('the Vulkan loader libvulkan.so.1 is missing (Debian/Ubuntu: apt-get install libvulkan1)');
   }
+  const lavapipeRefused = dawnStderr.includes('shaderUniform');
   parts.push(
-    "install the GPU's Vulkan driver (NVIDIA: the proprietary driver; AMD/Intel: apt-get install mesa-vulkan-drivers); " +
-      "Mesa's lavapipe (llvmpipe) is refused by Dawn",
+    "install the GPU's Vulkan driver (NVIDIA: the proprietary driver; AMD/Intel: apt-get install mesa-vulkan-drivers)" +
+      (lavapipeRefused ? '' : "; Mesa's lavapipe (llvmpipe) is refused by Dawn"),
   );
   const swiftshader = await findSwiftShaderIcd();
   parts.push(

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendAvailability, BackendProvider } from '@selfsup/core';
 import type { GpuAdapterInfoLike, GpuAdapterLike, GpuDeviceLike, GpuLike } from './gpu-types';
+import type { ChildProbe } from './node-gpu';
 
 /** The tfjs backend name tfjs-backend-webgpu's kernels are registered under. */
 export const WEBGPU_BACKEND = 'webgpu';
@@ -27,14 +28,14 @@ export interface WebGpuAvailability extends BackendAvailability {
 }
 
 export function describeAdapter(
-  adapter: GpuAdapterLike,
   info: GpuAdapterInfoLike | undefined,
+  adapter?: { readonly isFallbackAdapter?: boolean },
 ): AdapterDescription {
   const vendor = info?.vendor ?? '';
   const architecture = info?.architecture ?? '';
   const device = info?.device ?? '';
   const description = info?.description ?? '';
-  const flagged = info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
+  const flagged = info?.isFallbackAdapter === true || adapter?.isFallbackAdapter === true;
   const software = flagged || SOFTWARE_ADAPTER.test([vendor, architecture, device, description].join(' '));
   return { vendor, architecture, device, description, software };
 }
@@ -157,40 +158,58 @@ async function probeOnce(): Promise<WebGpuAvailability> {
       };
     }
   }
-  // 2. A GPU object: the browser's, or Dawn's.
+  const v = version !== undefined ? { version } : {};
+  // 2. Dawn: asked in a child process (node-gpu.ts probeAdapterInChild); this process creates
+  // its Dawn instance only when the backend is activated.
+  const g = globalThis as { navigator?: { gpu?: GpuLike } };
+  if (!g.navigator?.gpu && isNode()) {
+    const { explainNoAdapter, probeAdapterInChild } = await import('./node-gpu');
+    let r: ChildProbe;
+    try {
+      r = await probeAdapterInChild();
+    } catch (err) {
+      return { available: false, ...v, reason: message(err) };
+    }
+    if (r.failure !== undefined) return { available: false, ...v, reason: r.failure, gpuSource: 'dawn' };
+    if (r.adapter == null) {
+      return { available: false, ...v, reason: await explainNoAdapter(r.stderr), gpuSource: 'dawn' };
+    }
+    return availableOn(describeAdapter(r.adapter), 'dawn', v);
+  }
+  // 3. The browser's navigator.gpu (or one a host set up), asked here.
   let handle: GpuHandle;
   try {
     handle = await gpu();
   } catch (err) {
     gpuHandle = undefined;
-    return { available: false, ...(version !== undefined && { version }), reason: message(err) };
+    return { available: false, ...v, reason: message(err) };
   }
-  // 3. An adapter.
   let adapter: GpuAdapterLike | null;
   try {
     adapter = await handle.gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (err) {
-    adapter = null;
-    if (!isNode())
-      return { available: false, reason: `navigator.gpu.requestAdapter() failed: ${message(err)}` };
+    return { available: false, ...v, reason: `navigator.gpu.requestAdapter() failed: ${message(err)}` };
   }
   if (adapter == null) {
-    let reason =
+    const reason =
       'the browser offers no WebGPU adapter (is hardware acceleration disabled, or the GPU blocklisted?)';
-    if (handle.source === 'dawn') {
-      const { explainNoAdapter } = await import('./node-gpu');
-      reason = await explainNoAdapter();
-    }
-    return { available: false, ...(version !== undefined && { version }), reason, gpuSource: handle.source };
+    return { available: false, ...v, reason, gpuSource: handle.source };
   }
   const info = adapter.info ?? (await adapter.requestAdapterInfo?.());
-  const a = describeAdapter(adapter, info);
+  return availableOn(describeAdapter(info, adapter), handle.source, v);
+}
+
+function availableOn(
+  a: AdapterDescription,
+  gpuSource: 'browser' | 'dawn',
+  version: { version?: string },
+): WebGpuAvailability {
   return {
     available: true,
-    ...(version !== undefined && { version }),
+    ...version,
     device: formatAdapter(a),
     adapter: a,
-    gpuSource: handle.source,
+    gpuSource,
     ...(a.software && {
       notForAuto: 'a software GPU (exact but slow): used only when asked for, e.g. --backend webgpu',
     }),

@@ -20,19 +20,11 @@ import {
   formatAdapter,
   releaseWebGpu,
   webgpuBackendPlugin,
-  type GpuAdapterLike,
 } from '../src';
-import { createNodeGpu, explainNoAdapter } from '../src/node-gpu';
+import { createNodeGpu, explainNoAdapter, probeAdapterInChild } from '../src/node-gpu';
 import { setUpWebGpu } from './setup';
 
 const webgpu = await setUpWebGpu('provider.test.ts');
-
-const fakeAdapter = (fallback?: boolean): GpuAdapterLike => ({
-  features: { has: () => false },
-  limits: {},
-  requestDevice: () => Promise.reject(new Error('not in this test')),
-  ...(fallback !== undefined && { isFallbackAdapter: fallback }),
-});
 
 describe('webgpu provider (no GPU needed)', () => {
   it('is offered to the container under Tokens.Backend by the plugin, between node-gpu and node', () => {
@@ -47,7 +39,7 @@ describe('webgpu provider (no GPU needed)', () => {
   });
 
   it('tells software adapters from hardware ones', () => {
-    const swiftshader = describeAdapter(fakeAdapter(), {
+    const swiftshader = describeAdapter({
       vendor: 'google',
       architecture: 'swiftshader',
       device: 'swiftshader-device-subzero-',
@@ -57,19 +49,22 @@ describe('webgpu provider (no GPU needed)', () => {
     expect(formatAdapter(swiftshader)).toBe(
       'google swiftshader (SwiftShader driver 5.0.0), software adapter',
     );
-    const llvmpipe = describeAdapter(fakeAdapter(), {
+    const llvmpipe = describeAdapter({
       vendor: 'mesa',
       description: 'llvmpipe (LLVM 15.0.6, 256 bits)',
     });
     expect(llvmpipe.software).toBe(true);
-    expect(describeAdapter(fakeAdapter(), { vendor: 'x', isFallbackAdapter: true }).software).toBe(true);
-    expect(describeAdapter(fakeAdapter(true), { vendor: 'x' }).software).toBe(true);
-    const nvidia = describeAdapter(fakeAdapter(false), {
-      vendor: 'nvidia',
-      architecture: 'hopper',
-      description: 'NVIDIA H200: 570.86',
-      isFallbackAdapter: false,
-    });
+    expect(describeAdapter({ vendor: 'x', isFallbackAdapter: true }).software).toBe(true);
+    expect(describeAdapter({ vendor: 'x' }, { isFallbackAdapter: true }).software).toBe(true);
+    const nvidia = describeAdapter(
+      {
+        vendor: 'nvidia',
+        architecture: 'hopper',
+        description: 'NVIDIA H200: 570.86',
+        isFallbackAdapter: false,
+      },
+      { isFallbackAdapter: false },
+    );
     expect(nvidia.software).toBe(false);
     expect(formatAdapter(nvidia)).toBe('nvidia hopper (NVIDIA H200: 570.86)');
   });
@@ -78,6 +73,26 @@ describe('webgpu provider (no GPU needed)', () => {
     await expect(createNodeGpu([], 'webgpu-not-installed')).rejects.toThrow(
       'the npm package "webgpu-not-installed" (Dawn, WebGPU for Node) is not installed: npm install webgpu-not-installed',
     );
+  });
+
+  it("probes in a child process: no adapter from a missing ICD, Dawn's warnings kept for the diagnosis", async () => {
+    const saved = process.env.VK_ICD_FILENAMES;
+    try {
+      process.env.VK_ICD_FILENAMES = '/nonexistent/icd.json';
+      const r = await probeAdapterInChild();
+      expect(r.failure).toBeUndefined();
+      expect(r.adapter).toBeNull();
+      expect(r.stderr).toContain('/nonexistent/icd.json');
+    } finally {
+      if (saved === undefined) delete process.env.VK_ICD_FILENAMES;
+      else process.env.VK_ICD_FILENAMES = saved;
+    }
+    const lavapipe =
+      'Warning: Vulkan shaderUniform*ArrayDynamicIndexing required.\n - While initializing adapter';
+    expect(await explainNoAdapter(lavapipe)).toContain(
+      "it refused a Vulkan driver lacking shaderUniform*ArrayDynamicIndexing (Mesa's lavapipe)",
+    );
+    expect(await explainNoAdapter('')).not.toContain('it refused');
   });
 
   it('says what is missing when Dawn finds no adapter', async () => {
