@@ -64,7 +64,9 @@ log "mode $MODE, node $("$NODE" --version)"
 # ------------------------------------------------------------------ Vulkan for Dawn
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$TMP}"
 has_loader() {
-  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libvulkan\.so\.1 '
+  local libs # (not a pipe into grep -q: under pipefail, ldconfig's SIGPIPE would read as "none")
+  libs="$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null)"
+  grep -q 'libvulkan\.so\.1 ' <<<"$libs"
 }
 # GPU_BENCH_PACK_LOADER=1 uses the pack's loader even where the machine has one (to test it).
 if [[ -f "$HERE/lib/libvulkan.so.1" ]] && { [[ "${GPU_BENCH_PACK_LOADER:-0}" == 1 ]] || ! has_loader; }; then
