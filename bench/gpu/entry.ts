@@ -9,7 +9,12 @@
  * Prints the JSON line of `selfsup bench --json` (shared/bench/torch_step.py's fields).
  */
 import { parseArgs } from 'node:util';
-import { backendProvidersFrom, createRegistryContainer, describeBackends, selectBackend } from '@selfsup/core';
+import {
+  backendProvidersFrom,
+  createRegistryContainer,
+  describeBackends,
+  selectBackend,
+} from '@selfsup/core';
 import { runBench } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';

@@ -55,7 +55,10 @@ export {
   exportTrainingTensors,
   exportTrainingTensorsAsync,
   exportTrainingTensorsReads,
-  importTrainingTensors, MODEL_PREFIX, OPTIM_PREFIX } from './trainer-state';
+  importTrainingTensors,
+  MODEL_PREFIX,
+  OPTIM_PREFIX,
+} from './trainer-state';
 export type { TrainingTensors } from './trainer-state';
 export { initFromStateDict } from './init-from';
 export type { InitFromOptions, InitFromResult } from './init-from';

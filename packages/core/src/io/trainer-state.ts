@@ -48,7 +48,10 @@ export function exportTrainingTensorsAsync(method: Method, optimizer: Optimizer)
  * exportTrainingTensors as host reads (util/reads.ts): the model in one read, then the optimizer's
  * buffers in another. The caller must not step the model until it returns.
  */
-export function* exportTrainingTensorsReads(method: Method, optimizer: Optimizer): HostReads<TrainingTensors> {
+export function* exportTrainingTensorsReads(
+  method: Method,
+  optimizer: Optimizer,
+): HostReads<TrainingTensors> {
   const tensors = yield* exportStateDictReads(method.stateEntries(), MODEL_PREFIX);
   const state = [...optimizer.stateTensors()];
   const values = yield state.map(([, t]) => t);
