@@ -26,6 +26,7 @@ export default defineConfig({
       '@selfsup/backend-wasm': src('backend-wasm'),
       '@selfsup/backend-node': src('backend-node'),
       '@selfsup/node': src('node'),
+      '@selfsup/backend-webgpu': src('backend-webgpu'),
     },
   },
   test: {

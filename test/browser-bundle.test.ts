@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
 /**
- * Packages a browser page takes: the platform-neutral core, the method/aggregator plugins and
- * the wasm backend (whose package.json "browser" field swaps its Node loader for the browser one).
+ * Packages a browser page takes: the platform-neutral core, the method/aggregator plugins, the
+ * wasm backend (whose package.json "browser" field swaps its Node loader for the browser one) and
+ * the webgpu backend (navigator.gpu; its Node-only Dawn loader is imported by run-time name).
  */
 const BROWSER_PACKAGES = [
   'core',
@@ -15,10 +16,20 @@ const BROWSER_PACKAGES = [
   'plugin-simsiam',
   'plugin-simclr',
   'backend-wasm',
+  'backend-webgpu',
 ];
 
 /** Node-only packages that must never reach a browser bundle. */
-const NODE_ONLY_PACKAGES = ['sharp', 'cli-progress', 'commander', 'vega', 'vega-lite', '@selfsup/node'];
+const NODE_ONLY_PACKAGES = [
+  'sharp',
+  'cli-progress',
+  'commander',
+  'vega',
+  'vega-lite',
+  '@selfsup/node',
+  // Dawn, WebGPU for Node (native).
+  'webgpu',
+];
 
 /**
  * Records every `node:` import and Node-only package, naming the importer. Bare built-ins
@@ -44,7 +55,7 @@ function refuseNodeModules(found: string[]): EsbuildPlugin {
 }
 
 describe('browser bundle', () => {
-  it('core, the plugins and backend-wasm bundle for the browser without any Node module', async () => {
+  it('core, the plugins, backend-wasm and backend-webgpu bundle for the browser without any Node module', async () => {
     const found: string[] = [];
     const alias = Object.fromEntries(BROWSER_PACKAGES.map((p) => [`@selfsup/${p}`, src(p)]));
     const entry = BROWSER_PACKAGES.map(
@@ -72,6 +83,7 @@ describe('browser bundle', () => {
     expect(inputs).toContain('packages/backend-wasm/src/platform/browser.ts');
     expect(inputs).not.toContain('packages/backend-wasm/src/platform/node.ts');
     expect(code).toContain('WasmBackendProvider');
+    expect(code).toContain('WebGpuBackendProvider');
   });
 
   it('the check itself catches Node imports', async () => {

@@ -7,6 +7,8 @@ export * from './nn';
 export { SeededRng } from './util/random';
 export { Sha256 } from './util/sha256';
 export { settingsDiff } from './util/settings-diff';
+export { readsAsync, readsSync } from './util/reads';
+export type { HostReads } from './util/reads';
 export * from './io';
 export * from './optim';
 export * from './data';

@@ -11,7 +11,8 @@ export { loadPlugins, OFFICIAL_PLUGIN_PACKAGES } from './runtime/plugins';
 export type { LoadedPlugins } from './runtime/plugins';
 export { prepareRuntime } from './runtime/runtime';
 export type { Runtime } from './runtime/runtime';
-export { benchConfig } from './cli/commands/bench';
+export { benchConfig, runBench } from './cli/commands/bench';
+export type { BenchOptions } from './cli/commands/bench';
 
 export { DataParallel } from './parallel/data-parallel';
 export type { DataParallelOptions, ParallelGrads } from './parallel/data-parallel';

@@ -37,7 +37,7 @@ export class ControlHook implements TrainerHook {
   readonly priority = 95;
   private isPaused = false;
   private wake: (() => void) | undefined;
-  private pending: Array<() => void> = [];
+  private pending: Array<() => Promise<void>> = [];
 
   get paused(): boolean {
     return this.isPaused;
@@ -55,16 +55,15 @@ export class ControlHook implements TrainerHook {
   /** Runs `task` at the next step boundary (at once is the caller's job when no run is active). */
   atBoundary<T>(task: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push(() => {
-        Promise.resolve().then(task).then(resolve, reject);
-      });
+      this.pending.push(() => Promise.resolve().then(task).then(resolve, reject));
       this.poke();
     });
   }
 
   /** Runs the queued tasks now (the trainer is idle: before the first or after the last step). */
-  drain(): void {
-    for (const t of this.pending.splice(0)) t();
+  async drain(): Promise<void> {
+    // Awaited at a boundary: a checkpoint's asynchronous reads finish before the next step.
+    await Promise.all(this.pending.splice(0).map((t) => t()));
   }
 
   afterStep(trainer: Trainer, s: StepInfo): Promise<void> | void {
@@ -85,7 +84,7 @@ export class ControlHook implements TrainerHook {
   private async boundary(trainer: Trainer): Promise<void> {
     await nextTask();
     for (;;) {
-      this.drain();
+      await this.drain();
       if (!this.isPaused || trainer.stopping) return;
       await new Promise<void>((resolve) => (this.wake = resolve));
     }

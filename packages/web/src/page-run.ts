@@ -153,7 +153,7 @@ export class PageRun {
       return await this.trainer.run();
     } finally {
       this.running = false;
-      this.control.drain();
+      await this.control.drain();
     }
   }
 
@@ -162,8 +162,8 @@ export class PageRun {
    * otherwise. The file is the CLI's checkpoint format with the resolved config in its meta.
    */
   checkpoint(): Promise<{ name: string; bytes: Uint8Array; step: number }> {
-    const take = () => {
-      const snap = this.trainer.snapshot();
+    const take = async () => {
+      const snap = await this.trainer.snapshot();
       const meta: PageCheckpointMeta = { ...snap.meta, config: this.config };
       const step = snap.meta.step;
       return {
@@ -172,7 +172,7 @@ export class PageRun {
         step,
       };
     };
-    if (!this.running) return Promise.resolve(take());
+    if (!this.running) return take();
     return this.control.atBoundary(take);
   }
 

@@ -106,6 +106,23 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b0, attrs }) 
     outWidth: wo,
   } = info;
   if (sizeOf(inputShape) === 0 || sizeOf(dy.shape) === 0) return zeros(backend, inputShape);
+  // tf.conv2dTranspose does not check dy against the requested input shape. The cpu and stock
+  // wasm kernels read dy's first ho x wo pixels; a smaller dy cannot give the requested shape.
+  const [dn, dh, dw, dc] = dy.shape;
+  if (dn !== n || dc !== co || dh < ho || dw < wo) {
+    throw new Error(
+      `backend-wasm Conv2DBackpropInput: dy is [${dy.shape}], but input shape [${inputShape}] with filter ` +
+        `[${filter.shape}], strides ${JSON.stringify(strides)} and pad ${JSON.stringify(pad)} needs dy [${n},${ho},${wo},${co}]`,
+    );
+  }
+  if (dh !== ho || dw !== wo) {
+    const cropped = slice4d(backend, dy, [0, 0, 0, 0], [n, ho, wo, co]);
+    try {
+      return conv2DBackpropInput({ inputs: { dy: cropped, filter }, backend, attrs });
+    } finally {
+      release(backend, cropped);
+    }
+  }
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
 

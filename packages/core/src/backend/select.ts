@@ -22,6 +22,7 @@ const KNOWN_BACKEND_PACKAGES: Record<string, string> = {
   wasm: '@selfsup/backend-wasm',
   node: '@selfsup/backend-node',
   'node-gpu': '@selfsup/backend-node',
+  webgpu: '@selfsup/backend-webgpu',
 };
 
 export interface SelectBackendOptions {
@@ -51,6 +52,10 @@ export interface BackendDescription {
   available: boolean;
   version?: string;
   reason?: string;
+  /** Why `auto` passes over it although it is available (e.g. a software GPU). */
+  notForAuto?: string;
+  /** The device it runs on, when the backend says (e.g. the GPU adapter). */
+  device?: string;
   /** 1-based position in the order `auto` tries backends. */
   autoRank: number;
   /** True for the backend `auto` would pick now (the first available one; not activated). */
@@ -104,6 +109,10 @@ export async function selectBackend(options: SelectBackendOptions): Promise<Sele
       skipped.push(`${provider.name} unavailable — ${availability.reason ?? 'no reason given'}`);
       continue;
     }
+    if (availability.notForAuto !== undefined) {
+      skipped.push(`${provider.name} not for auto — ${availability.notForAuto}`);
+      continue;
+    }
     try {
       await provider.activate(activateOptions);
     } catch (err) {
@@ -131,7 +140,7 @@ export async function describeBackends(providers: BackendProvider[]): Promise<Ba
   // (tfjs-node and tfjs-node-gpu) would race to register the same tfjs backend.
   for (const [i, provider] of autoOrder(checkUnique(providers)).entries()) {
     const a = await safeProbe(provider);
-    const autoPick: boolean = a.available && !picked;
+    const autoPick: boolean = a.available && a.notForAuto === undefined && !picked;
     picked ||= autoPick;
     out.push({
       name: provider.name,
@@ -139,6 +148,8 @@ export async function describeBackends(providers: BackendProvider[]): Promise<Ba
       available: a.available,
       ...(a.version !== undefined && { version: a.version }),
       ...(a.reason !== undefined && { reason: a.reason }),
+      ...(a.notForAuto !== undefined && { notForAuto: a.notForAuto }),
+      ...(a.device !== undefined && { device: a.device }),
       autoRank: i + 1,
       autoPick,
     });

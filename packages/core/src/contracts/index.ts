@@ -284,13 +284,20 @@ export interface BackendAvailability {
   /** Why not, with the package to install when that is the fix. */
   reason?: string;
   version?: string;
+  /**
+   * Set when the backend works but `auto` must not choose it, saying why (e.g. a software GPU
+   * adapter: exact but slow). Asking for the backend by name still uses it.
+   */
+  notForAuto?: string;
+  /** The device it would run on, for `selfsup info` (e.g. the GPU adapter). */
+  device?: string;
 }
 
 /** A compute backend that can be chosen at run time. */
 export interface BackendProvider {
   /** Name used by --backend / SELFSUP_BACKEND / config, e.g. "wasm", "node-gpu", "cpu". */
   readonly name: string;
-  /** Lower runs earlier in `auto`. node-gpu 10, node 20, wasm 30, cpu 100. */
+  /** Lower runs earlier in `auto`. node-gpu 10, webgpu 15, node 20, wasm 30, cpu 100. */
   readonly autoPriority: number;
   readonly description: string;
   probe(): Promise<BackendAvailability>;

@@ -20,6 +20,7 @@ export const KNOWN_PROVIDERS: Partial<Record<SeamName, Record<string, string>>> 
   },
   Backend: {
     wasm: '@selfsup/backend-wasm',
+    webgpu: '@selfsup/backend-webgpu (+ webgpu for Node)',
     'node-gpu': '@selfsup/backend-node (+ @tensorflow/tfjs-node-gpu)',
     node: '@selfsup/backend-node (+ @tensorflow/tfjs-node)',
   },

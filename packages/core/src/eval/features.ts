@@ -107,8 +107,12 @@ export async function extractFeatures(
     );
     const f = backboneFeatures(backbone, x, opts.normalize ?? true);
     x.dispose();
-    const data = f.dataSync();
-    f.dispose();
+    let data: Float32Array;
+    try {
+      data = (await f.data()) as Float32Array;
+    } finally {
+      f.dispose();
+    }
     if (data.length !== samples.length * dim) {
       throw new Error(
         `backbone features have ${data.length / samples.length} channels, outChannels says ${dim}`,

@@ -8,9 +8,16 @@ export {
   sampleBatches,
 } from './features';
 export type { ExtractOptions, FeatureSet } from './features';
-export { knnAccuracy, knnPredict, top1Percent, vote } from './knn';
+export { knnAccuracy, knnAccuracyAsync, knnPredict, knnPredictAsync, top1Percent, vote } from './knn';
 export type { KnnOptions } from './knn';
-export { initLinear, linearProbe, makeProbeOptimizer, predictLinear, softmaxCrossEntropy } from './linear';
+export {
+  initLinear,
+  linearProbe,
+  linearProbeAsync,
+  makeProbeOptimizer,
+  predictLinear,
+  softmaxCrossEntropy,
+} from './linear';
 export type { LinearProbeOptions, LinearProbeResult, ProbeOptimizerOptions } from './linear';
 export { balancedSubset, semiSupervised } from './semi';
 export type { SemiOptions, SemiResult } from './semi';

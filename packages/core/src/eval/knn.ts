@@ -1,6 +1,7 @@
 import { tf } from '../tf';
 import type { FeatureSet } from './features';
 import { normalizeL2 } from '../nn/functional';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
 
 export interface KnnOptions {
   /** Neighbours that vote (default 20; capped at the memory size). */
@@ -15,6 +16,19 @@ export interface KnnOptions {
  * highest wins, i.e. the nearest neighbour decides a tie. Equal similarities rank by memory index.
  */
 export function knnPredict(memory: FeatureSet, query: FeatureSet, opts: KnnOptions = {}): Int32Array {
+  return readsSync(knnPredictReads(memory, query, opts));
+}
+
+/** knnPredict with asynchronous reads (every backend; the only way on webgpu). */
+export function knnPredictAsync(
+  memory: FeatureSet,
+  query: FeatureSet,
+  opts: KnnOptions = {},
+): Promise<Int32Array> {
+  return readsAsync(knnPredictReads(memory, query, opts));
+}
+
+function* knnPredictReads(memory: FeatureSet, query: FeatureSet, opts: KnnOptions): HostReads<Int32Array> {
   checkSet(memory, 'memory');
   checkSet(query, 'query');
   if (memory.dim !== query.dim) throw new Error(`kNN: memory dim ${memory.dim} != query dim ${query.dim}`);
@@ -40,8 +54,12 @@ export function knnPredict(memory: FeatureSet, query: FeatureSet, opts: KnnOptio
         const sim = tf.matMul(q, mem, false, true);
         return tf.topk(sim, k, true).indices;
       });
-      const nn = idx.dataSync() as Int32Array;
-      idx.dispose();
+      let nn: Int32Array;
+      try {
+        nn = (yield [idx])[0] as Int32Array;
+      } finally {
+        idx.dispose();
+      }
       for (let r = 0; r < rows; r++) pred[start + r] = vote(nn.subarray(r * k, (r + 1) * k), memory.labels);
     }
   } finally {
@@ -71,6 +89,15 @@ export function vote(neighbours: ArrayLike<number>, labels: ArrayLike<number>): 
 export function knnAccuracy(memory: FeatureSet, query: FeatureSet, opts: KnnOptions = {}): number {
   const pred = knnPredict(memory, query, opts);
   return top1Percent(pred, query.labels);
+}
+
+/** knnAccuracy with asynchronous reads (every backend; the only way on webgpu). */
+export async function knnAccuracyAsync(
+  memory: FeatureSet,
+  query: FeatureSet,
+  opts: KnnOptions = {},
+): Promise<number> {
+  return top1Percent(await knnPredictAsync(memory, query, opts), query.labels);
 }
 
 export function top1Percent(pred: ArrayLike<number>, labels: ArrayLike<number>): number {

@@ -1,5 +1,6 @@
 import { tf } from '../tf';
 import { SeededRng } from '../util/random';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
 import type { FeatureSet } from './features';
 import { top1Percent } from './knn';
 
@@ -81,6 +82,23 @@ export function linearProbe(
   test: FeatureSet,
   opts: LinearProbeOptions,
 ): LinearProbeResult {
+  return readsSync(linearProbeReads(train, test, opts));
+}
+
+/** linearProbe with asynchronous reads (every backend; the only way on webgpu). */
+export function linearProbeAsync(
+  train: FeatureSet,
+  test: FeatureSet,
+  opts: LinearProbeOptions,
+): Promise<LinearProbeResult> {
+  return readsAsync(linearProbeReads(train, test, opts));
+}
+
+function* linearProbeReads(
+  train: FeatureSet,
+  test: FeatureSet,
+  opts: LinearProbeOptions,
+): HostReads<LinearProbeResult> {
   const { numClasses } = opts;
   if (!(numClasses >= 2)) throw new Error(`linear probe: numClasses must be >= 2, got ${numClasses}`);
   if (train.dim !== test.dim) throw new Error(`linear probe: train dim ${train.dim} != test dim ${test.dim}`);
@@ -104,11 +122,11 @@ export function linearProbe(
   try {
     const x = tf.tensor2d(train.features, [n, dim]);
     const y = tf.tensor1d(train.labels, 'int32');
+    // Only the last epoch's losses are reported: read those, all at once after it.
+    const lastCosts: Array<[tf.Scalar, number]> = [];
     try {
       for (let epoch = 0; epoch < epochs; epoch++) {
         const perm = rng.permutation(n);
-        let sum = 0;
-        let count = 0;
         for (let start = 0; start < n; start += batchSize) {
           const rows = perm.subarray(start, Math.min(start + batchSize, n));
           const cost = tf.tidy(() => {
@@ -125,19 +143,28 @@ export function linearProbe(
               [w, b],
             ) as tf.Scalar;
           });
-          sum += cost.dataSync()[0] * rows.length;
-          count += rows.length;
-          cost.dispose();
+          if (epoch === epochs - 1) lastCosts.push([cost, rows.length]);
+          else cost.dispose();
         }
+      }
+      if (lastCosts.length > 0) {
+        const values = yield lastCosts.map(([c]) => c);
+        let sum = 0;
+        let count = 0;
+        lastCosts.forEach(([, rows], i) => {
+          sum += values[i][0] * rows;
+          count += rows;
+        });
         lastLoss = sum / count;
       }
     } finally {
       x.dispose();
       y.dispose();
+      for (const [c] of lastCosts) c.dispose();
     }
     return {
-      top1: top1Percent(predictLinear(test, w, b), test.labels),
-      trainTop1: top1Percent(predictLinear(train, w, b), train.labels),
+      top1: top1Percent(yield* predictLinearReads(test, w, b), test.labels),
+      trainTop1: top1Percent(yield* predictLinearReads(train, w, b), train.labels),
       lastLoss,
     };
   } finally {
@@ -176,12 +203,19 @@ export function standardizeFeatures(
 
 /** argmax(x W + b) per row. */
 export function predictLinear(set: FeatureSet, w: tf.Tensor, b: tf.Tensor): Int32Array {
+  return readsSync(predictLinearReads(set, w, b));
+}
+
+function* predictLinearReads(set: FeatureSet, w: tf.Tensor, b: tf.Tensor): HostReads<Int32Array> {
   const n = set.labels.length;
   if (n === 0) return new Int32Array(0);
   const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(set.features, [n, set.dim]), w), b), 1));
-  const out = Int32Array.from(pred.dataSync());
-  pred.dispose();
-  return out;
+  try {
+    const [values] = yield [pred];
+    return Int32Array.from(values);
+  } finally {
+    pred.dispose();
+  }
 }
 
 /**

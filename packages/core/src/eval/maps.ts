@@ -138,8 +138,12 @@ export async function evaluateAlignmentMaps(
     );
     const maps = method.alignmentMaps(x);
     x.dispose();
-    const data = toMapsData(maps);
-    maps.dispose();
+    let data: MapsData;
+    try {
+      data = { data: (await maps.data()) as Float32Array, shape: maps.shape as MapsData['shape'] };
+    } finally {
+      maps.dispose();
+    }
     const s = mapMassScore(data, masks);
     if (s.images > 0) {
       if (perSlot.length === 0) perSlot = new Array<number>(s.perSlotMass.length).fill(0);

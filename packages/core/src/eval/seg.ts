@@ -147,7 +147,7 @@ async function cacheFeatureMaps(
     const f = inEvalMode(backbone, () => tf.tidy(() => backbone.forward(x)));
     x.dispose();
     out.push({
-      feats: f.dataSync() as Float32Array,
+      feats: (await f.data()) as Float32Array,
       featShape: f.shape as [number, number, number, number],
       masks,
       maskHW: [height, width],
@@ -211,7 +211,7 @@ export async function segmentationProbe(
     const confusion = new Float64Array(numClasses * numClasses);
     for (const batch of testBatches) {
       const pred = tf.tidy(() => tf.argMax(segLogits(batch, w, b), 3));
-      confusionMatrix(pred.dataSync(), batch.masks, numClasses, ignoreIndex, confusion);
+      confusionMatrix(await pred.data(), batch.masks, numClasses, ignoreIndex, confusion);
       pred.dispose();
     }
     return meanIoU(confusion, numClasses);

@@ -113,7 +113,7 @@ export async function semiSupervised(
         for (const v of bbParams) if (grads[v.name]) bbGrads[v.name] = grads[v.name];
         headOpt.applyGradients(headGrads);
         bbOpt.applyGradients(bbGrads);
-        const loss = value.dataSync()[0];
+        const loss = (await value.data())[0];
         tf.dispose([value, x, y, ...Object.values(grads)]);
         if (!Number.isFinite(loss))
           throw new Error(`semi-supervised fine-tuning: loss is ${loss} in epoch ${epoch}`);
@@ -132,7 +132,7 @@ export async function semiSupervised(
         `semi-supervised test on ${test.name}`,
       );
       const p = tf.tidy(() => tf.argMax(tf.add(tf.matMul(backboneFeatures(backbone, x, false), w), b), 1));
-      pred.push(...p.dataSync());
+      pred.push(...(await p.data()));
       truth.push(...samples.map((s) => s.label ?? -1));
       tf.dispose([x, p]);
     }

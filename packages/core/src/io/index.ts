@@ -24,7 +24,13 @@ export {
   toTorchLayout,
   torchShapeOf,
 } from './torch-layout';
-export { exportStateDict, importStateDict, CHECKPOINT_OPTIONAL_BUFFERS } from './state-dict';
+export {
+  exportStateDict,
+  exportStateDictAsync,
+  exportStateDictReads,
+  importStateDict,
+  CHECKPOINT_OPTIONAL_BUFFERS,
+} from './state-dict';
 export type { ImportStateDictOptions, ImportStateDictResult } from './state-dict';
 export {
   CHECKPOINT_FORMAT,
@@ -45,7 +51,14 @@ export type {
   LoadedCheckpoint,
   NonFiniteValues,
 } from './checkpoint';
-export { exportTrainingTensors, importTrainingTensors, MODEL_PREFIX, OPTIM_PREFIX } from './trainer-state';
+export {
+  exportTrainingTensors,
+  exportTrainingTensorsAsync,
+  exportTrainingTensorsReads,
+  importTrainingTensors,
+  MODEL_PREFIX,
+  OPTIM_PREFIX,
+} from './trainer-state';
 export type { TrainingTensors } from './trainer-state';
 export { initFromStateDict } from './init-from';
 export type { InitFromOptions, InitFromResult } from './init-from';

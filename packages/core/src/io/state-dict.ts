@@ -1,7 +1,8 @@
 import { tf } from '../tf';
 import type { StateEntry } from '../nn/module';
 import type { TensorData } from './safetensors';
-import { fromTorchData, toTorchLayout, torchShapeOf } from './torch-layout';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
+import { fromTorchData, toTorchData, torchShapeOf } from './torch-layout';
 
 /**
  * State dicts keyed by PyTorch names, values in PyTorch layouts, so a checkpoint reads the same
@@ -15,16 +16,39 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** Every entry's value in PyTorch layout, keyed `prefix.name`, in entry order. */
+/** Every entry's value in PyTorch layout, keyed `prefix.name`, in entry order (dataSync reads). */
 export function exportStateDict(entries: StateEntry[], prefix?: string): Map<string, TensorData> {
+  return readsSync(exportStateDictReads(entries, prefix));
+}
+
+/** exportStateDict with asynchronous reads, all in flight at once: every backend, webgpu included. */
+export function exportStateDictAsync(
+  entries: StateEntry[],
+  prefix?: string,
+): Promise<Map<string, TensorData>> {
+  return readsAsync(exportStateDictReads(entries, prefix));
+}
+
+/** exportStateDict as host reads (util/reads.ts), to compose into a larger computation. */
+export function* exportStateDictReads(
+  entries: StateEntry[],
+  prefix?: string,
+): HostReads<Map<string, TensorData>> {
   const p = normPrefix(prefix);
-  const out = new Map<string, TensorData>();
+  const keys: string[] = [];
+  const seen = new Set<string>();
   for (const e of entries) {
     const key = keyOf(p, e.name);
-    if (out.has(key)) throw new Error(`exportStateDict: duplicate name '${key}'`);
-    const t = toTorchLayout(e.variable, e.layout, key);
-    out.set(key, e.torchDtype === 'int64' ? { ...t, fileDtype: 'I64' } : t);
+    if (seen.has(key)) throw new Error(`exportStateDict: duplicate name '${key}'`);
+    seen.add(key);
+    keys.push(key);
   }
+  const values = yield entries.map((e) => e.variable);
+  const out = new Map<string, TensorData>();
+  entries.forEach((e, i) => {
+    const t = toTorchData(values[i], e.variable.shape, e.layout, keys[i]);
+    out.set(keys[i], e.torchDtype === 'int64' ? { ...t, fileDtype: 'I64' } : t);
+  });
   return out;
 }
 

@@ -2,8 +2,9 @@ import { tf } from '../tf';
 import type { Method, Optimizer } from '../contracts';
 import type { StateEntry } from '../nn/module';
 import type { SafetensorsTensor, TensorData } from './safetensors';
-import { CHECKPOINT_OPTIONAL_BUFFERS, exportStateDict, importStateDict } from './state-dict';
-import { fromTorchData, toTorchLayout, torchShapeOf } from './torch-layout';
+import { CHECKPOINT_OPTIONAL_BUFFERS, exportStateDictReads, importStateDict } from './state-dict';
+import { fromTorchData, toTorchData, torchShapeOf } from './torch-layout';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
 
 /**
  * The tensors of a training checkpoint: the method's whole state under `model.` (PyTorch names
@@ -33,19 +34,39 @@ export interface TrainingTensors {
   optimizerTorchLayout: string[];
 }
 
+/** The training tensors with dataSync reads (cpu, wasm, node); see exportTrainingTensorsAsync. */
 export function exportTrainingTensors(method: Method, optimizer: Optimizer): TrainingTensors {
-  const tensors = exportStateDict(method.stateEntries(), MODEL_PREFIX);
+  return readsSync(exportTrainingTensorsReads(method, optimizer));
+}
+
+/** exportTrainingTensors with asynchronous reads, all in flight at once: every backend, webgpu included. */
+export function exportTrainingTensorsAsync(method: Method, optimizer: Optimizer): Promise<TrainingTensors> {
+  return readsAsync(exportTrainingTensorsReads(method, optimizer));
+}
+
+/**
+ * exportTrainingTensors as host reads (util/reads.ts): the model in one read, then the optimizer's
+ * buffers in another. The caller must not step the model until it returns.
+ */
+export function* exportTrainingTensorsReads(
+  method: Method,
+  optimizer: Optimizer,
+): HostReads<TrainingTensors> {
+  const tensors = yield* exportStateDictReads(method.stateEntries(), MODEL_PREFIX);
+  const state = [...optimizer.stateTensors()];
+  const values = yield state.map(([, t]) => t);
   const params = parameterLayouts(method);
   const optimizerTorchLayout: string[] = [];
-  for (const [key, t] of optimizer.stateTensors()) {
+  for (const [i, [key, t]] of state.entries()) {
     const p = paramOf(key, params);
     const k = `${OPTIM_PREFIX}.${key}`;
     const same =
       p && p.variable.shape.length === t.shape.length && p.variable.shape.every((d, i) => d === t.shape[i]);
+    // Buffers shaped like their parameter are stored in its PyTorch layout, like the model.
     if (p && same) {
-      tensors.set(k, toTorchLayout(t, p.layout, k));
+      tensors.set(k, toTorchData(values[i], t.shape, p.layout, k));
       optimizerTorchLayout.push(key);
-    } else tensors.set(k, { shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
+    } else tensors.set(k, { shape: [...t.shape], data: Float32Array.from(values[i]) });
   }
   return { tensors, optimizerTorchLayout };
 }

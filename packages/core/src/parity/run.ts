@@ -1,9 +1,10 @@
 import { tf } from '../tf';
 import type { Method, Optimizer, Plugin } from '../contracts';
 import { createPipeline } from '../di/pipeline';
-import { exportStateDict, importStateDict } from '../io/state-dict';
+import { exportStateDictReads, importStateDict } from '../io/state-dict';
 import type { TensorData } from '../io/safetensors';
 import { disposeLossAndGrads, lossAndGrads } from '../train/step';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
 import type { ParityFixture } from './fixture';
 import { fixtureToConfig } from './fixture';
 
@@ -81,8 +82,6 @@ const missingExpected = (name: string): ParityCheck => ({
   ok: false,
 });
 
-const toData = (t: tf.Tensor): TensorData => ({ shape: [...t.shape], data: t.dataSync() as Float32Array });
-
 /** A failed check when the fixture has a target network (ema) and the method has none, or the reverse. */
 function targetNetworkMismatch(fixtureHasTarget: boolean, methodHasTarget: boolean): ParityCheck | undefined {
   if (fixtureHasTarget === methodHasTarget) return undefined;
@@ -93,12 +92,14 @@ function targetNetworkMismatch(fixtureHasTarget: boolean, methodHasTarget: boole
 }
 
 /** Our diagnostics in the reference's layout: aligned [B,S,D] -> (B,D,S); the rest as is. */
-function outputInTorchLayout(name: string, t: tf.Tensor): TensorData {
-  if (name !== 'aligned_online_v1') return toData(t);
-  const transposed = tf.transpose(t, [0, 2, 1]);
-  const data = toData(transposed);
-  transposed.dispose();
-  return data;
+function* outputInTorchLayout(name: string, t: tf.Tensor): HostReads<TensorData> {
+  const layout = name === 'aligned_online_v1' ? tf.transpose(t, [0, 2, 1]) : t;
+  try {
+    const [data] = yield [layout];
+    return { shape: [...layout.shape], data: data as Float32Array };
+  } finally {
+    if (layout !== t) layout.dispose();
+  }
 }
 
 /**
@@ -110,9 +111,18 @@ export const FIXTURE_OPTIONAL_BUFFERS: readonly string[] = ['num_batches_tracked
 /**
  * Rebuild the reference's model from the fixture's config, load its initial state by PyTorch
  * name, run its steps (two views, optimizer step, EMA, queue) and compare every expected tensor
- * and every per-step loss.
+ * and every per-step loss. Reads with dataSync (cpu, wasm, node); see runParityAsync.
  */
 export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityReport {
+  return readsSync(parityReads(fixture, plugins));
+}
+
+/** runParity with asynchronous reads: every backend, and the only way on webgpu. */
+export function runParityAsync(fixture: ParityFixture, plugins: Plugin[]): Promise<ParityReport> {
+  return readsAsync(parityReads(fixture, plugins));
+}
+
+function* parityReads(fixture: ParityFixture, plugins: Plugin[]): HostReads<ParityReport> {
   const { spec } = fixture;
   const pipeline = createPipeline(fixtureToConfig(spec), { plugins, source: `${fixture.dir}/fixture.json` });
   const checks: ParityCheck[] = [];
@@ -127,7 +137,7 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
     const targetCheck = targetNetworkMismatch(spec.ema !== null, method.momentumAt !== undefined);
     // Without the networks the fixture has, its steps cannot run: that check is the report.
     if (targetCheck) checks.push(targetCheck);
-    else runStepsAndCompare(fixture, method, optimizer, checks);
+    else yield* runStepsAndCompare(fixture, method, optimizer, checks);
   } finally {
     pipeline.dispose();
   }
@@ -144,12 +154,12 @@ export function runParity(fixture: ParityFixture, plugins: Plugin[]): ParityRepo
 }
 
 /** The fixture's steps on the loaded model: every per-step loss, step-0 tensor and final state. */
-function runStepsAndCompare(
+function* runStepsAndCompare(
   fixture: ParityFixture,
   method: Method,
   optimizer: Optimizer,
   checks: ParityCheck[],
-): void {
+): HostReads<void> {
   const { spec } = fixture;
   for (const [index, step] of spec.steps.entries()) {
     const t = step.step;
@@ -169,12 +179,15 @@ function runStepsAndCompare(
     const v2 = viewOf(fixture, `step${t}.view2`);
     const r = lossAndGrads(method, v1, v2);
     try {
-      checks.push(compareLoss(`step${t}.loss`, r.loss.dataSync()[0], step.loss));
-      for (const term of ['loss_global', 'loss_aligned'] as const) {
-        const expected = step[term];
-        if (expected === undefined) continue;
-        const actual = r.terms[term]?.dataSync()[0] ?? 0;
-        checks.push(compareLoss(`step${t}.${term}`, actual, expected));
+      // The loss and its terms in one read.
+      const terms = (['loss_global', 'loss_aligned'] as const).filter((k) => step[k] !== undefined);
+      const scalars = [r.loss, ...terms.flatMap((k) => r.terms[k] ?? [])];
+      const values = yield scalars;
+      checks.push(compareLoss(`step${t}.loss`, values[0][0], step.loss));
+      let next = 1;
+      for (const term of terms) {
+        const actual = r.terms[term] ? values[next++][0] : 0;
+        checks.push(compareLoss(`step${t}.${term}`, actual, step[term]!));
       }
       if (index === 0) {
         for (const [name, expected] of fixture.expected) {
@@ -183,7 +196,7 @@ function runStepsAndCompare(
             const out = r.outputs[key];
             checks.push(
               out
-                ? compareTensor(name, outputInTorchLayout(key, out), expected)
+                ? compareTensor(name, yield* outputInTorchLayout(key, out), expected)
                 : { name, kind: 'tensor', error: Infinity, bound: 0, ok: false },
             );
           }
@@ -193,17 +206,22 @@ function runStepsAndCompare(
         for (const name of byName.keys()) {
           if (!fixture.expected.has(`grad.${name}`)) checks.push(missingExpected(`grad.${name}`));
         }
-        for (const [name, expected] of fixture.expected) {
-          if (!name.startsWith('grad.')) continue;
+        const pinned = [...fixture.expected].filter(([name]) => name.startsWith('grad.'));
+        // Every gradient in one read: in the parameter's PyTorch layout, keyed by its name.
+        const present = pinned.flatMap(([name]) => {
           const param = name.slice('grad.'.length);
           const entry = byName.get(param);
           const grad = r.grads.get(param);
-          if (!entry || !grad) {
-            checks.push({ name, kind: 'tensor', error: Infinity, bound: 0, ok: false });
-            continue;
-          }
-          const [actual] = exportStateDict([{ ...entry, variable: grad as tf.Variable }]).values();
-          checks.push(compareTensor(name, actual, expected));
+          return entry && grad ? [{ ...entry, variable: grad as tf.Variable }] : [];
+        });
+        const grads = yield* exportStateDictReads(present);
+        for (const [name, expected] of pinned) {
+          const actual = grads.get(name.slice('grad.'.length));
+          checks.push(
+            actual
+              ? compareTensor(name, actual, expected)
+              : { name, kind: 'tensor', error: Infinity, bound: 0, ok: false },
+          );
         }
       }
       const params = method
@@ -219,7 +237,7 @@ function runStepsAndCompare(
     }
   }
 
-  const finalState = exportStateDict(method.stateEntries());
+  const finalState = yield* exportStateDictReads(method.stateEntries());
   const optional = new Set(
     method
       .stateEntries()

@@ -1,4 +1,11 @@
-export { trainStep, lossAndGrads, disposeLossAndGrads, applyGradients, NonFiniteLossError } from './step';
+export {
+  trainStep,
+  trainStepAsync,
+  lossAndGrads,
+  disposeLossAndGrads,
+  applyGradients,
+  NonFiniteLossError,
+} from './step';
 export type { LossAndGrads, StepFn } from './step';
 export { Trainer, StopRequested, configMismatch } from './trainer';
 export type { TrainerOptions } from './trainer';

@@ -1,5 +1,6 @@
 import { tf } from '../tf';
 import type { Method, Optimizer, ParamWithGrad, StepContext, StepResult } from '../contracts';
+import { readsAsync, readsSync, type HostReads } from '../util/reads';
 
 /** Thrown before the optimizer step when the loss is NaN or infinite; the model is left untouched. */
 export class NonFiniteLossError extends Error {
@@ -78,7 +79,7 @@ function keepAll<T extends tf.Tensor>(rec: Record<string, T>): Record<string, T>
 }
 
 /**
- * What the trainer calls per batch: trainStep, or e.g. a data-parallel runner's step
+ * What the trainer calls per batch: trainStepAsync, or e.g. a data-parallel runner's step
  * (packages/core/src/parallel). Same contract: a non-finite loss throws NonFiniteLossError
  * before anything is updated, and no tensor outlives the call.
  */
@@ -93,7 +94,8 @@ export type StepFn = (
 /**
  * One training step: loss and gradients, optimizer update with named gradients, then the
  * method's post-step update (EMA target with ctx.momentum, queue). A non-finite loss throws NonFiniteLossError
- * before anything is updated. No tensor outlives the call.
+ * before anything is updated. No tensor outlives the call. Reads back once (the loss and its
+ * terms, in one tensor) with dataSync: cpu, wasm and node backends; see trainStepAsync.
  */
 export function trainStep(
   method: Method,
@@ -102,11 +104,41 @@ export function trainStep(
   view2: tf.Tensor4D,
   ctx: StepContext & { step?: number },
 ): StepResult {
+  return readsSync(stepReads(method, optimizer, view1, view2, ctx));
+}
+
+/** trainStep with its one read-back asynchronous: every backend, and the only way on webgpu. */
+export function trainStepAsync(
+  method: Method,
+  optimizer: Optimizer,
+  view1: tf.Tensor4D,
+  view2: tf.Tensor4D,
+  ctx: StepContext & { step?: number },
+): Promise<StepResult> {
+  return readsAsync(stepReads(method, optimizer, view1, view2, ctx));
+}
+
+function* stepReads(
+  method: Method,
+  optimizer: Optimizer,
+  view1: tf.Tensor4D,
+  view2: tf.Tensor4D,
+  ctx: StepContext & { step?: number },
+): HostReads<StepResult> {
   const r = lossAndGrads(method, view1, view2);
   try {
-    const loss = r.loss.dataSync()[0];
+    const names = Object.keys(r.terms);
+    // The loss and its terms in one tensor: one read-back per step.
+    const packed = tf.stack([r.loss, ...names.map((k) => r.terms[k])]);
+    let values: tf.TypedArray;
+    try {
+      [values] = yield [packed];
+    } finally {
+      packed.dispose();
+    }
+    const loss = values[0];
     const terms: Record<string, number> = {};
-    for (const [k, t] of Object.entries(r.terms)) terms[k] = t.dataSync()[0];
+    names.forEach((k, i) => (terms[k] = values[i + 1]));
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, terms, ctx.step);
     applyGradients(method, optimizer, r.grads, ctx);
     return { loss, terms };

@@ -1,12 +1,12 @@
 import { tf } from '../tf';
 import type { Dataset, Image, LrSchedule, Method, Optimizer, StepResult, ViewPipeline } from '../contracts';
 import type { LoadedCheckpoint } from '../io/checkpoint';
-import { exportTrainingTensors, importTrainingTensors } from '../io/trainer-state';
+import { exportTrainingTensorsAsync, importTrainingTensors } from '../io/trainer-state';
 import type { TensorData } from '../io/safetensors';
 import { warmupCosineLr } from '../optim/schedules';
 import { EpochSampler, makeBatch, type EpochSamplerState } from '../data/batch';
 import { SeededRng } from '../util/random';
-import { NonFiniteLossError, trainStep, type StepFn } from './step';
+import { NonFiniteLossError, trainStepAsync, type StepFn } from './step';
 import { mixSeed } from './seeds';
 import { settingsDiff } from '../util/settings-diff';
 import { DEFAULT_HOOK_PRIORITY, type TrainerHook } from './hook';
@@ -36,7 +36,7 @@ export interface TrainerOptions {
   configSettings?: Record<string, unknown>;
   /** Where hooks' log lines go (default console.log). */
   log?: (line: string) => void;
-  /** Runs one optimizer step on a batch (default trainStep; a data-parallel runner's step for workers > 1). */
+  /** Runs one optimizer step on a batch (default trainStepAsync; a data-parallel runner's step for workers > 1). */
   stepFn?: StepFn;
   /** Shorthand for a hook with only afterStep; a throw stops the run (the last checkpoint stays). */
   onStep?: (info: StepInfo) => void | Promise<void>;
@@ -270,7 +270,7 @@ export class Trainer {
     const v1 = tf.tensor4d(batch.view1, batch.shape);
     const v2 = tf.tensor4d(batch.view2, batch.shape);
     try {
-      return (await (this.opts.stepFn ?? trainStep)(this.opts.method, this.opts.optimizer, v1, v2, {
+      return (await (this.opts.stepFn ?? trainStepAsync)(this.opts.method, this.opts.optimizer, v1, v2, {
         lr,
         momentum: ema ?? undefined,
         step: step + 1,
@@ -319,10 +319,11 @@ export class Trainer {
   }
 
   /** Everything a checkpoint of the current step holds: tensors (model + optimizer) and meta. */
-  snapshot(): { tensors: Map<string, TensorData>; meta: TrainerMeta } {
+  async snapshot(): Promise<{ tensors: Map<string, TensorData>; meta: TrainerMeta }> {
     const o = this.opts;
     const step = this.meta.step;
-    const { tensors, optimizerTorchLayout } = exportTrainingTensors(o.method, o.optimizer);
+    // Every read asynchronous and in flight at once: the only way on webgpu, no slower elsewhere.
+    const { tensors, optimizerTorchLayout } = await exportTrainingTensorsAsync(o.method, o.optimizer);
     const meta: TrainerMeta = {
       ...this.meta,
       step,

@@ -4,4 +4,5 @@ export { loadPlugins } from '../runtime/plugins';
 export type { LoadedPlugins } from '../runtime/plugins';
 export { prepareRuntime } from '../runtime/runtime';
 export type { Runtime } from '../runtime/runtime';
-export { benchConfig } from './commands/bench';
+export { benchConfig, runBench } from './commands/bench';
+export type { BenchOptions } from './commands/bench';

@@ -1,5 +1,5 @@
 import type { Method } from '@selfsup/core';
-import { trainStep, type StepFn } from '@selfsup/core';
+import { trainStepAsync, type StepFn } from '@selfsup/core';
 import { DataParallel } from './data-parallel';
 import type { ReplicaSpec } from './protocol';
 import { StepTimeout } from './timeouts';
@@ -26,7 +26,7 @@ export interface StepRunnerOptions {
 }
 
 /**
- * The step function a CLI run uses: trainStep, or data-parallel steps for workers > 1, with a
+ * The step function a CLI run uses: trainStepAsync, or data-parallel steps for workers > 1, with a
  * watchdog that ends the process if a step blocks the main thread (e.g. inside the threaded
  * wasm build) past its limit. The watchdog's limit is twice the workers' so that a stuck worker
  * is reported by the data-parallel runner's own, clearer error first.
@@ -39,12 +39,18 @@ export async function createStepRunner(opts: StepRunnerOptions): Promise<StepRun
   let dp: DataParallel | undefined;
   if (workers > 1) {
     if (!opts.spec) throw new Error('data parallel: workers > 1 needs the replica spec');
+    if (opts.spec.backend === 'webgpu') {
+      // Ranks exchange gradients through synchronous reads, and would share one GPU anyway.
+      throw new Error(
+        'data parallel (workers > 1) runs on the cpu, wasm and node backends, not webgpu: use 1 worker',
+      );
+    }
     dp = await DataParallel.start(opts.spec, opts.method, { workers, stepTimeoutMs: opts.stepTimeoutMs });
   }
   const timeout = new StepTimeout(opts.stepTimeoutMs);
   const dog: Watchdog | undefined =
     (opts.watchdog ?? true) ? startWatchdog({ timeoutMs: 2 * timeout.ms, label: 'training' }) : undefined;
-  const inner: StepFn = dp ? dp.step : trainStep;
+  const inner: StepFn = dp ? dp.step : trainStepAsync;
   const step: StepFn = async (method, optimizer, v1, v2, ctx) => {
     const t0 = performance.now();
     dog?.begin(ctx.step ?? 0);

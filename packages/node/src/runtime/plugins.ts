@@ -24,6 +24,7 @@ export const OFFICIAL_PLUGIN_PACKAGES = [
   '@selfsup/plugin-simclr',
   '@selfsup/backend-wasm',
   '@selfsup/backend-node',
+  '@selfsup/backend-webgpu',
 ];
 
 export interface LoadedPlugins {

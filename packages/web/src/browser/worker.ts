@@ -6,7 +6,7 @@
 import {
   createRegistryContainer,
   parseParityFixture,
-  runParity,
+  runParityAsync,
   StopRequested,
   type SelectedBackend,
   type SelfsupConfig,
@@ -151,7 +151,7 @@ async function parity(fixtures: string[], backend: string): Promise<void> {
       inputs: inputs as Uint8Array,
       expected: expected as Uint8Array,
     });
-    const report = await runParity(fixture, plugins);
+    const report = await runParityAsync(fixture, plugins);
     results.push({
       fixture: report.fixture,
       variant: report.variant,

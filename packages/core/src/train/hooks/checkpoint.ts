@@ -70,7 +70,7 @@ export class CheckpointHook implements TrainerHook {
   }
 
   async save(trainer: Trainer): Promise<void> {
-    const snap = trainer.snapshot();
+    const snap = await trainer.snapshot();
     trainer.lastCheckpoint = await this.checkpointerFor(trainer).save(snap.meta.step, snap);
   }
 }

@@ -1,6 +1,6 @@
 import type { Dataset, Image } from '../../contracts';
 import { extractMemoryAndQuery } from '../../eval/features';
-import { knnAccuracy } from '../../eval/knn';
+import { knnAccuracyAsync } from '../../eval/knn';
 import type { TrainerHook } from '../hook';
 import type { EpochMetrics } from '../state';
 import type { Trainer } from '../trainer';
@@ -36,6 +36,6 @@ export class KnnMonitorHook implements TrainerHook {
       batchSize: o.batchSize ?? 64,
       transform: o.transform,
     });
-    return knnAccuracy(memory, query, { k: o.k ?? 20 });
+    return knnAccuracyAsync(memory, query, { k: o.k ?? 20 });
   }
 }

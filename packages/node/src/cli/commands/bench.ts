@@ -1,5 +1,6 @@
 import { tf } from '@selfsup/core';
 import { createPipeline } from '@selfsup/core';
+import type { Plugin, SelectedBackend } from '@selfsup/core';
 import { createStepRunner, threadsPerRank, type StepRunner } from '../../parallel/runner';
 import { SeededRng, BENCH_MODEL, benchPresetConfig, type SelfsupConfigInput } from '@selfsup/core';
 import type { DependencyContainer } from 'tsyringe';
@@ -33,6 +34,20 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   const workers = opts.workers ?? 1;
   const threads = threadsPerRank(opts.threads, workers);
   const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin, threads });
+  return runBench(opts, runtime);
+}
+
+/**
+ * The benchmark on a backend already chosen and activated, with the plugins given: what
+ * `selfsup bench` runs after loading plugins by name, and what a bundle that carries its
+ * plugins (bench/gpu) calls directly.
+ */
+export async function runBench(
+  opts: BenchOptions,
+  runtime: { plugins: Plugin[]; registry: DependencyContainer; backend: SelectedBackend },
+): Promise<number> {
+  const workers = opts.workers ?? 1;
+  const threads = threadsPerRank(opts.threads, workers);
   const config = benchConfig(runtime.registry, opts.method, opts.width);
   const pipeline = createPipeline(config, { plugins: runtime.plugins });
   let runner: StepRunner;
@@ -59,6 +74,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     return [tf.tensor4d(a, shape), tf.tensor4d(b, shape)] as const;
   };
   const [v1, v2] = randomViews();
+  const fence = pipeline.method.trainableParameters()[0].variable;
   const times: number[] = [];
   const cpu: number[] = [];
   try {
@@ -70,6 +86,10 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
         momentum: BENCH_MODEL.ema,
         step: i,
       });
+      // On a GPU backend the step returns once its loss is read, with the optimizer and EMA
+      // updates still queued; a read waits for them (the queue runs in order), as
+      // torch_step.py's cuda synchronize does. On the other backends it is already done.
+      await fence.data();
       const dt = (performance.now() - t0) / 1000;
       const dc = process.cpuUsage(c0);
       if (i > 0) {
@@ -85,6 +105,8 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     await runner.close();
     pipeline.dispose();
   }
+  // The adapter a GPU backend runs on (e.g. webgpu's), so a result names its machine.
+  const device = (await runtime.backend.provider.probe().catch(() => undefined))?.device;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const med = median(times);
   const result = {
@@ -101,6 +123,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     // CPU seconds per step over all threads: the work done, which a busy machine does not inflate
     // the way it inflates step_s (spin-waiting pool threads count too).
     cpu_s: Number(median(cpu).toFixed(4)),
+    ...(device !== undefined && { device }),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;

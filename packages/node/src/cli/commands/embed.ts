@@ -92,7 +92,7 @@ export async function embedCommand(opts: EmbedOptions): Promise<number> {
         );
         try {
           const f = backboneFeatures(backbone, x, opts.normalize ?? false);
-          const values = f.dataSync() as Float32Array;
+          const values = (await f.data()) as Float32Array;
           if (!features) {
             dim = f.shape[1];
             features = new Float32Array(n * dim);

@@ -1,6 +1,6 @@
 import { extractMemoryAndQuery } from '@selfsup/core';
-import { knnAccuracy } from '@selfsup/core';
-import { linearProbe } from '@selfsup/core';
+import { knnAccuracyAsync } from '@selfsup/core';
+import { linearProbeAsync } from '@selfsup/core';
 import { semiSupervised } from '@selfsup/core';
 import { segmentationProbe } from '@selfsup/core';
 import type { Sample } from '@selfsup/core';
@@ -38,14 +38,15 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
     if (kind === 'knn' || kind === 'linear') {
       const sets = { memory: splits.trainEval, query: splits.test };
       const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
-      if (kind === 'knn') results.knn_top1 = knnAccuracy(memory, query, { k: config.eval.knnK });
+      if (kind === 'knn') results.knn_top1 = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
       else {
-        results.linear_top1 = linearProbe(memory, query, {
+        const probe = await linearProbeAsync(memory, query, {
           numClasses,
           epochs: opts.epochs ?? config.eval.linearEpochs,
           lr: config.eval.linearLr,
           seed,
-        }).top1;
+        });
+        results.linear_top1 = probe.top1;
       }
     } else if (kind === 'semi') {
       for (const fraction of opts.fraction ?? [0.01, 0.1]) {

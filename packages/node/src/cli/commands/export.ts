@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { exportStateDict, IMAGENET_MEAN, IMAGENET_STD } from '@selfsup/core';
+import { exportStateDictAsync, IMAGENET_MEAN, IMAGENET_STD } from '@selfsup/core';
 import { atomicWriteFile } from '../../io/atomic-write';
 import { writeSafetensors } from '../../io/safetensors-files';
 import { selectNetwork, EXPORT_PARTS, type SelectedNetwork } from '../../export/network';
@@ -75,7 +75,7 @@ export async function exportCommand(opts: ExportOptions): Promise<number> {
 }
 
 async function writeTorchvision(out: string, selected: SelectedNetwork, from: Provenance): Promise<void> {
-  const tensors = exportStateDict(selected.entries);
+  const tensors = await exportStateDictAsync(selected.entries);
   const builder = selected.part === 'backbone' ? torchvisionBuilder(selected.backbone) : undefined;
   const metadata: Record<string, string> = {
     format: 'pt',

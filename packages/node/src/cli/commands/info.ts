@@ -53,6 +53,8 @@ export async function infoCommand(opts: {
       ? `available${b.version ? ` ${b.version}` : ''}`
       : `unavailable: ${b.reason ?? ''}`;
     out.push(`  ${b.autoPick ? '*' : ' '} ${b.name.padEnd(9)} ${state}`);
+    if (b.device) out.push(`              device: ${b.device}`);
+    if (b.notForAuto) out.push(`              not picked by auto: ${b.notForAuto}`);
   }
   out.push(`auto would pick: ${info.autoPick ?? '(none)'}`);
   out.push(chosen);

@@ -1,5 +1,5 @@
 import { loadParityFixture } from '../../parity/load-fixture';
-import { runParity, type ParityCheck } from '@selfsup/core';
+import { runParityAsync, type ParityCheck } from '@selfsup/core';
 import { prepareRuntime } from '../../runtime/runtime';
 
 const fmt = (c: ParityCheck) => `${c.error.toExponential(2)} / ${c.bound.toExponential(2)}`;
@@ -10,7 +10,7 @@ export async function parityCommand(
 ): Promise<number> {
   const runtime = await prepareRuntime({ backend: opts.backend, plugins: opts.plugin });
   const fixture = await loadParityFixture(dir);
-  const report = runParity(fixture, runtime.plugins);
+  const report = await runParityAsync(fixture, runtime.plugins);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return report.ok ? 0 : 1;

@@ -17,8 +17,8 @@ import {
   resumeCheckpoint,
 } from '../train-checks';
 import { extractMemoryAndQuery } from '@selfsup/core';
-import { knnAccuracy } from '@selfsup/core';
-import { linearProbe } from '@selfsup/core';
+import { knnAccuracyAsync } from '@selfsup/core';
+import { linearProbeAsync } from '@selfsup/core';
 import {
   buildDatasets,
   buildViews,
@@ -78,14 +78,15 @@ export async function finalEvaluation(
   const backbone = pipeline.method.backbone;
   const sets = { memory: splits.trainEval, query: splits.test };
   const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
-  const knn = knnAccuracy(memory, query, { k: config.eval.knnK });
+  const knn = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
   const numClasses = splits.train.numClasses ?? splits.trainEval.numClasses ?? 0;
-  const linear = linearProbe(memory, query, {
+  const probe = await linearProbeAsync(memory, query, {
     numClasses,
     epochs: config.eval.linearEpochs,
     lr: config.eval.linearLr,
     seed: config.train.seed,
-  }).top1;
+  });
+  const linear = probe.top1;
   // Initialisation depends only on the config's seed: a fresh pipeline is the untrained network.
   const untrained = createPipeline(config, { plugins: session.runtime.plugins });
   let knnUntrained: number;
@@ -93,7 +94,7 @@ export async function finalEvaluation(
     // With --init-from, "before training" is the loaded weights.
     if (initialise) await initialise(untrained.method);
     const f0 = await extractMemoryAndQuery(untrained.method.backbone, sets, { transform });
-    knnUntrained = knnAccuracy(f0.memory, f0.query, { k: config.eval.knnK });
+    knnUntrained = await knnAccuracyAsync(f0.memory, f0.query, { k: config.eval.knnK });
   } finally {
     untrained.dispose();
   }
