@@ -80,7 +80,7 @@ const plugin = {
       type: 'TYPE',
       plugin: 'NAME',
       optionsSchema: core.z.object({ p: core.z.number().positive().default(2) }).strict(),
-      create: (ctx) => new PowerMeanAggregator(ctx, Number(ctx.options.p ?? 2)),
+      create: (options, ctx) => new PowerMeanAggregator(ctx, options.p),
     });
   },
 };
