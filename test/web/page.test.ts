@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { buildWebPage } from '../../packages/web/scripts/build';
+import { buildWebPage, OPTIONAL_BACKENDS } from '../../packages/web/scripts/build';
 import { startServer, type RunningServer } from '../../packages/web/scripts/serve';
 import { errorLines, REPO, runCli, tmpDir, writePng } from '../cli/helpers';
 import { findChromium, launchChromium } from './chromium';
@@ -40,7 +40,10 @@ const query = (params: Record<string, string | number>, sets: string[] = TINY) =
 
 /** Where the screenshot after training goes (docs/web-page.png is one of these, committed). */
 const SCREENSHOT = process.env.SELFSUP_WEB_SCREENSHOT ?? join(REPO, '.tmp', 'web-page.png');
-const HAS_WEBGPU_PACKAGE = existsSync(join(REPO, 'packages', 'backend-webgpu', 'src', 'index.ts'));
+// Whether the page bundles the webgpu backend (the build's own list), not only whether the package exists.
+const HAS_WEBGPU_PACKAGE =
+  OPTIONAL_BACKENDS.includes('backend-webgpu') &&
+  existsSync(join(REPO, 'packages', 'backend-webgpu', 'src', 'index.ts'));
 
 interface PageState {
   state: string;

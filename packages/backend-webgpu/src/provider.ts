@@ -233,7 +233,10 @@ export async function releaseWebGpu(): Promise<void> {
 }
 
 /** The device's synchronous part of release, for process 'exit' (where nothing async runs). */
+const keepAlive = new Set<unknown>();
+
 function releaseAtExit(): void {
+  keepAlive.clear();
   device?.destroy();
   device = undefined;
 }
@@ -258,6 +261,9 @@ async function createBackend(handle: GpuHandle, mod: TfjsWebgpuModule): Promise<
   const dev = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info ?? (await adapter.requestAdapterInfo?.());
   device = dev;
+  // Held for the device's lifetime: Chromium fails buffer maps ("A valid external Instance
+  // reference no longer exists") once the adapter and its instance are garbage-collected.
+  keepAlive.add(adapter).add(handle.gpu);
   void dev.lost?.then((lost) => {
     if (device === dev && lost.reason !== 'destroyed') {
       console.warn(
