@@ -50,7 +50,7 @@ class PowerMeanAggregator extends core.Module {
   }
   forward(f) {
     const [b, , , c] = f.shape;
-    const pooled = core.tf.pow(core.tf.mean(core.tf.pow(core.tf.relu(f), this.p), [1, 2]), 1 / this.p);
+    const pooled = core.tf.pow(core.tf.mean(core.tf.pow(core.tf.maximum(f, 1e-6), this.p), [1, 2]), 1 / this.p);
     return { global: core.tf.reshape(this.neck.forward(core.tf.reshape(pooled, [b, 1, c])), [b, this.neck.outDim]) };
   }
   combineLosses(g) { return g; }
