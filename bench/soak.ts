@@ -19,6 +19,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import sharp from 'sharp';
 import { parseConfig, tf, type TrainerHook } from '@selfsup/core';
 import { createRunTrainer, YieldToEventLoopHook } from '@selfsup/node';
@@ -73,6 +74,12 @@ const config = parseConfig(
   'bench/soak.ts',
 );
 
+/** Size of the wasm backend's linear memory (tfjs-backend-wasm keeps its module on the backend). */
+function wasmMemoryBytes(): number | undefined {
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+  return heap?.buffer.byteLength;
+}
+
 interface Sample {
   step: number;
   numTensors: number;
@@ -81,6 +88,13 @@ interface Sample {
   rawRssMB: number;
   rssMB: number;
   heapMB: number;
+  /** Node's memory outside the JS heap: ArrayBuffers (checkpoint bytes, PNGs, ...) and other external. */
+  arrayBuffersMB: number;
+  externalMB: number;
+  /** The wasm backend's linear memory (it only ever grows), if that backend runs. */
+  wasmMemoryMB?: number;
+  /** Used MB of each V8 heap space (old_space, code_space, large_object_space, ...), to say which grows. */
+  spacesMB: Record<string, number>;
   seconds: number;
 }
 
@@ -104,6 +118,12 @@ const sampler: TrainerHook = {
       rawRssMB: rawRss / MB,
       rssMB: u.rss / MB,
       heapMB: u.heapUsed / MB,
+      arrayBuffersMB: u.arrayBuffers / MB,
+      externalMB: u.external / MB,
+      wasmMemoryMB: wasmMemoryBytes() === undefined ? undefined : wasmMemoryBytes()! / MB,
+      spacesMB: Object.fromEntries(
+        v8.getHeapSpaceStatistics().map((x) => [x.space_name, x.space_used_size / MB]),
+      ),
       seconds: (performance.now() - t0) / 1000,
     });
     const x = samples[samples.length - 1];
