@@ -521,41 +521,61 @@ describe('case 8: SIGINT / SIGTERM stop after a checkpoint (in-process: the hand
   });
 
   it('a SIGINT before training started stops at once and removes the folder it created', async () => {
-    // 600 images: scanning their headers takes long enough to signal while the command prepares;
+    // The signal comes the moment the lock is taken (deterministic: from inside the command);
     // a batch larger than the folder then refuses the run, should the signal not have ended it.
-    const images = ensureDir(join(dir, 'many'));
-    await writePng(join(images, '0.png'), 16, 16, [1, 2, 3]);
-    const png = readFileSync(join(images, '0.png'));
-    for (let i = 1; i < 600; i++) writeFileSync(join(images, `${i}.png`), png);
+    const images = ensureDir(join(dir, 'few'));
+    for (let i = 0; i < 4; i++) await writePng(join(images, `${i}.png`), 16, 16, [1, 2, 3]);
     const run = join(dir, 'int-early', 'run');
     const exits: unknown[] = [];
     const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => {
       exits.push({ code, folder: existsSync(join(dir, 'int-early')) });
       throw new Error('exited');
     }) as never);
+    const take = RunLock.prototype.take;
+    const signalled: unknown[] = [];
+    const spy = vi.spyOn(RunLock.prototype, 'take').mockImplementation(async function (
+      this: RunLock,
+      ...args: Parameters<RunLock['take']>
+    ) {
+      await take.apply(this, args);
+      expect(existsSync(join(run, RUN_LOCK_FILE))).toBe(true);
+      // The real process.exit would end here; the mock throws, and the command goes on to its refusal.
+      try {
+        process.emit('SIGINT');
+      } catch (e) {
+        signalled.push((e as Error).message);
+      }
+    });
     try {
       const sets = [
         '--set',
         'data.dataset=image_folder',
         '--set',
         `data.path=${images}`,
-        // data.count bounds how many images a folder gives; all 600, so the header scan runs.
-        '--set',
-        'data.count=600',
         '--set',
         'train.batchSize=1024',
       ];
-      const pending = runCli(train(lewelConfig, run, ...sets));
-      await waitFor('the lock', () => existsSync(join(run, RUN_LOCK_FILE)), 30_000);
-      expect(() => process.emit('SIGINT')).toThrow('exited');
-      const r = await pending;
+      const r = await runCli(train(lewelConfig, run, ...sets));
+      expect(signalled).toEqual(['exited']);
       expect(exits).toEqual([{ code: 130, folder: false }]);
       expect(r.stderr).toContain(
         `selfsup: SIGINT before training started: stopped; nothing was written into ${run}\n`,
       );
     } finally {
+      spy.mockRestore();
       exit.mockRestore();
     }
+  });
+
+  it('a SIGINT while a refused run releases its lock still removes the lock', async () => {
+    const run = join(dir, 'int-releasing', 'run');
+    ensureDir(run);
+    const lock = await RunLock.acquire(run, { warn: () => undefined });
+    const releasing = lock.release(); // Under way: its read of the lock file has not come back yet.
+    lock.releaseSync();
+    expect(existsSync(join(run, RUN_LOCK_FILE))).toBe(false);
+    await releasing;
+    expect(existsSync(join(run, RUN_LOCK_FILE))).toBe(false);
   });
 });
 

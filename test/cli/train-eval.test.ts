@@ -188,9 +188,13 @@ describe('selfsup info', () => {
     const info = JSON.parse(json.stdout);
     const cpu = info.backends.find((b: { name: string }) => b.name === 'cpu');
     expect(cpu).toMatchObject({ name: 'cpu', available: true });
-    // auto picks the first available backend in the listed (auto) order.
-    const firstAvailable = info.backends.find((b: { available: boolean }) => b.available).name;
-    expect(info.autoPick).toBe(firstAvailable);
+    // auto picks the first available backend in the listed (auto) order that does not ask to
+    // be left out of auto (webgpu on a software adapter), and marks that one.
+    type Row = { name: string; available: boolean; notForAuto?: string; autoPick: boolean };
+    const rows: Row[] = info.backends;
+    const eligible = rows.find((b) => b.available && !b.notForAuto)!.name;
+    expect(info.autoPick).toBe(eligible);
+    expect(rows.filter((b) => b.autoPick).map((b) => b.name)).toEqual([eligible]);
     expect(info.plugins).toEqual(
       expect.arrayContaining(['@selfsup/plugin-byol', '@selfsup/plugin-moco', '@selfsup/plugin-lewel']),
     );

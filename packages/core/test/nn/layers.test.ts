@@ -153,11 +153,13 @@ describe('BatchNorm (PyTorch semantics)', () => {
 });
 
 describe('BatchNorm({ affine: false }) (PyTorch BatchNorm1d(affine=False))', () => {
-  it('holds running_mean and running_var only, no parameters', () => {
+  it('holds running_mean, running_var and num_batches_tracked only, no parameters', () => {
     const bn = new BatchNorm(3, { affine: false });
+    // PyTorch's state_dict of BatchNorm1d(3, affine=False) has exactly these three buffers.
     expect(bn.stateEntries().map((e) => [e.name, e.kind])).toEqual([
       ['running_mean', 'buffer'],
       ['running_var', 'buffer'],
+      ['num_batches_tracked', 'buffer'],
     ]);
     expect(bn.weight).toBeUndefined();
     expect(bn.bias).toBeUndefined();
@@ -197,8 +199,8 @@ describe('BatchNorm({ affine: false }) (PyTorch BatchNorm1d(affine=False))', () 
     expect(tf.memory().numTensors).toBe(before + 2);
     tf.dispose([g, gRef]);
     bn.dispose();
-    // The two constants (scale 1, shift 0) it keeps for the training kernel go with it.
-    expect(tf.memory().numTensors).toBe(before - 2 - 2);
+    // Its three buffers and the two constants (scale 1, shift 0) it keeps for the training kernel go with it.
+    expect(tf.memory().numTensors).toBe(before - 3 - 2);
     tf.dispose([x, dy]);
   });
 });

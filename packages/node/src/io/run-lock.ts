@@ -216,12 +216,15 @@ export class RunLock {
   /** Removes the lock file if it is still this one's. Idempotent. */
   async release(): Promise<void> {
     if (this.released) return;
-    this.released = true;
     const text = await readFile(this.path, 'utf8').catch(() => undefined);
     if (this.ours(text)) await unlink(this.path).catch(() => undefined);
+    this.released = true;
   }
 
-  /** release() for a process about to exit (a second Ctrl-C), where nothing async runs anymore. */
+  /**
+   * release() for a process about to exit (a second Ctrl-C), where nothing async runs anymore;
+   * also when a release() is under way, which the exit would cut short.
+   */
   releaseSync(): void {
     if (this.released) return;
     this.released = true;
