@@ -458,6 +458,21 @@ describe('selfsup sweep: bad input names the flag and value; nothing is created'
     ]);
   });
 
+  it('a finished run trained under other settings than the plan is refused before anything runs', async () => {
+    const copy = join(dir, 'changed');
+    cpSync(sweepDir, copy, { recursive: true });
+    const run = join(copy, NAMES[3]);
+    writeFileSync(join(run, 'config.yaml'), read(run, 'config.yaml').replace('lr: 0.06', 'lr: 0.07'));
+    rmSync(join(copy, NAMES[0], 'final.json')); // would resume, if the sweep went ahead
+    const r = await sweep(...GRID, ...TINY, '--out', copy);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([
+      `selfsup: sweep: run ${run} finished under other settings than planned: optimizer.lr (0.07 -> 0.06); ` +
+        'delete that run directory to train it again, or choose another --out',
+    ]);
+    expect(r.stderr).not.toContain('resuming');
+  });
+
   it('a sweep directory of another grid is refused', async () => {
     const msg = await runCli([
       'sweep',

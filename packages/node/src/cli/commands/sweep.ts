@@ -15,6 +15,7 @@ import {
   type SelfsupConfig,
 } from '@selfsup/core';
 import { applyOverrides, readConfigFile } from '../config-file';
+import { RESOLVED_CONFIG, loadConfig, resumeBreakingChanges } from '../session';
 import { loadPlugins } from '../../runtime/plugins';
 import { trainCommand } from './train';
 import {
@@ -106,6 +107,8 @@ export async function sweepCommand(opts: SweepOptions): Promise<number> {
   if (opts.emit !== undefined) return emit(opts.emit as (typeof EMIT_KINDS)[number], manifest, outArg, opts);
 
   const todo = manifest.runs.filter((r) => runs.some((p) => p.name === r.name));
+  // Before any training: a finished run that no longer matches the plan stops the sweep here.
+  for (const run of todo) await runState(join(out, run.name), manifest, run);
   log(
     `sweep: ${todo.length} runs (${runs.length / seeds.length} combinations x ${seeds.length} seeds) -> ${out}`,
   );
@@ -209,9 +212,35 @@ function commandLine(opts: SweepOptions, out: string): string {
   return parts.map(q).join(' ');
 }
 
-/** Finished (final.json), resumable (has a checkpoint) or fresh. */
-function runState(dir: string): 'done' | 'resume' | 'fresh' {
-  if (existsSync(join(dir, 'final.json'))) return 'done';
+/**
+ * Finished (final.json), resumable (has a checkpoint) or fresh. A finished run trained under
+ * other settings than the sweep now plans (the config file changed since) is refused, so one
+ * table never mixes two recipes under one name.
+ */
+async function runState(dir: string, m: SweepManifest, run: SweepRun): Promise<'done' | 'resume' | 'fresh'> {
+  if (existsSync(join(dir, 'final.json'))) {
+    const saved = join(dir, RESOLVED_CONFIG);
+    if (existsSync(saved)) {
+      const planned = await loadConfig(m.config, run.set);
+      const before = await loadConfig(saved);
+      const changed = resumeBreakingChanges(before, planned);
+      if (changed.length > 0) {
+        throw new Error(
+          `sweep: run ${dir} finished under other settings than planned: ${changed.join(', ')}; ` +
+            'delete that run directory to train it again, or choose another --out',
+        );
+      }
+      const length = (c: SelfsupConfig) =>
+        `train.epochs=${c.train.epochs}, train.maxSteps=${c.train.maxSteps ?? 'unset'}`;
+      if (length(before) !== length(planned)) {
+        log(
+          `sweep: note: ${dir} finished with ${length(before)}, the sweep plans ${length(planned)}; ` +
+            'kept as it is (delete its final.json to continue it with --resume)',
+        );
+      }
+    }
+    return 'done';
+  }
   const ck = join(dir, 'checkpoints');
   const has = existsSync(ck) && readdirSync(ck).some((f) => /^checkpoint-\d+\.safetensors$/.test(f));
   return has ? 'resume' : 'fresh';
@@ -255,7 +284,7 @@ async function runInProcess(
   const failed: string[] = [];
   for (const [i, run] of todo.entries()) {
     const dir = join(out, run.name);
-    const state = runState(dir);
+    const state = await runState(dir, m, run);
     const tag = `sweep [${i + 1}/${todo.length}] ${run.name}`;
     if (state === 'done') {
       log(`${tag}: finished before (final.json), skipped`);
@@ -330,7 +359,7 @@ async function runParallel(
       const run = todo[i];
       const dir = join(out, run.name);
       const tag = `sweep [${i + 1}/${todo.length}] ${run.name}`;
-      const state = runState(dir);
+      const state = await runState(dir, m, run);
       if (state === 'done') {
         log(`${tag}: finished before (final.json), skipped`);
         continue;
