@@ -125,6 +125,26 @@ describe('selfsup sweep (in-process)', () => {
     expect(read(sweepDir, 'sweep.csv')).toBe(before);
   });
 
+  it('a sweep grows: new grid values or seeds join the directory, its table and its command', async () => {
+    const grown = join(dir, 'grown');
+    cpSync(sweepDir, grown, { recursive: true });
+    const r = await sweep('--grid', 'optimizer.lr=0.12', '--seeds', '0', ...TINY, '--out', grown);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('sweep: 1 runs (1 combinations x 1 seeds)');
+    const manifest = JSON.parse(read(grown, 'sweep.json'));
+    expect(manifest.runs.map((x: { name: string; index: number }) => [x.index, x.name])).toEqual([
+      ...NAMES.map((n, i) => [i, n]),
+      [4, 'optimizer.lr=0.12__seed0'],
+    ]);
+    expect(manifest.command).toContain('--grid optimizer.lr=0.03,0.06,0.12 --seeds 0,1 ');
+    const summary = csvRows(read(grown, 'sweep-summary.csv')).slice(1);
+    expect(summary.map((row) => [row[0], row[2], row[3]])).toEqual([
+      ['optimizer.lr=0.03', '0 1', '2'],
+      ['optimizer.lr=0.06', '0 1', '2'],
+      ['optimizer.lr=0.12', '0', '1'],
+    ]);
+  });
+
   it('a sweep killed in a run resumes that run from its checkpoint and skips the finished ones', async () => {
     // 16 images, batch 8: 2 steps an epoch, a checkpoint after each of the 2 epochs.
     const sets = ['--grid', 'optimizer.lr=0.03,0.06', '--set', 'data.count=16', '--backend', 'cpu', '-q'];

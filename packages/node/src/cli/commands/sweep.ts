@@ -92,15 +92,17 @@ export async function sweepCommand(opts: SweepOptions): Promise<number> {
 
   const outArg = opts.out ?? join('runs', `sweep-${basename(config, extname(config))}`);
   const out = resolve(outArg);
-  const manifest = mergeManifest(out, await readManifest(out), {
+  const merged = mergeManifest(out, await readManifest(out), {
     version: 1,
     config,
     set,
     grid,
     seeds,
-    command: commandLine(opts, outArg),
+    command: '',
     runs,
   });
+  // The command of the whole directory (grid values and seeds of earlier invocations included).
+  const manifest = { ...merged, command: commandLine(opts, outArg, merged) };
   await mkdir(out, { recursive: true });
   await writeFile(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 
@@ -198,13 +200,13 @@ function checkTypeOptions(
   }
 }
 
-/** The sweep as a command a user could paste (paths as given). */
-function commandLine(opts: SweepOptions, out: string): string {
+/** A command a user could paste that makes every run of the sweep directory (paths as given). */
+function commandLine(opts: SweepOptions, out: string, m: SweepManifest): string {
   const q = (s: string) => (/^[A-Za-z0-9_./=,:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  const parts = ['selfsup', 'sweep', '--config', opts.config!];
-  for (const g of opts.grid ?? []) parts.push('--grid', g);
-  if (opts.seeds !== undefined) parts.push('--seeds', opts.seeds);
-  for (const s of opts.set ?? []) parts.push('--set', s);
+  const parts = ['selfsup', 'sweep', '--config', m.config];
+  for (const a of m.grid) parts.push('--grid', `${a.key}=${a.values.join(',')}`);
+  parts.push('--seeds', m.seeds.join(','));
+  for (const s of m.set) parts.push('--set', s);
   if (opts.parallel !== undefined) parts.push('--parallel', String(opts.parallel));
   if (opts.backend) parts.push('--backend', opts.backend);
   if (opts.threads) parts.push('--threads', String(opts.threads));
