@@ -15,3 +15,17 @@ export {
   viewPipelineRegistrations,
   transformRegistry,
 } from './registrations';
+export {
+  HOLD_OUT_EVERY,
+  DatasetSubset,
+  buildDataSplits,
+  buildViews,
+  datasetOptions,
+  displayTransform,
+  evalTransform,
+  holdOutSplits,
+  isOptionalKey,
+  resolveDataset,
+  schemaKeys,
+  type DataSplits,
+} from './splits';

@@ -2,21 +2,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join, dirname, basename, resolve } from 'node:path';
 import YAML from 'yaml';
-import type { ZodTypeAny } from 'zod';
-import type {
-  Dataset,
-  DatasetRegistration,
-  Image,
-  Sample,
-  ViewPipeline,
-  ViewPipelineRegistration,
-} from '@selfsup/core';
+import type { Dataset, DataSplits, ViewPipeline } from '@selfsup/core';
 import { parseConfig, settingsDiff, type SelfsupConfig } from '@selfsup/core';
 import { createPipeline, type Pipeline } from '@selfsup/core';
-import { resolveType } from '@selfsup/core';
-import { Normalize } from '@selfsup/core';
-import { resizeImage } from '@selfsup/core';
-import { toRGB } from '@selfsup/core';
+import {
+  buildDataSplits,
+  buildViews as buildConfigViews,
+  isOptionalKey,
+  resolveDataset,
+} from '@selfsup/core';
 import { Checkpointer, type LoadedCheckpoint } from '@selfsup/core';
 import { FileCheckpointStorage } from '../io/file-checkpoint-storage';
 import { CHECKPOINT_OPTIONAL_BUFFERS, importStateDict } from '@selfsup/core';
@@ -97,52 +91,11 @@ export function resumeBreakingChanges(before: SelfsupConfig, after: SelfsupConfi
   return settingsDiff(hashedParts(before), hashedParts(after));
 }
 
-/** Keys of a registration's zod object schema (empty if it is not an object schema). */
-function schemaKeys(schema: ZodTypeAny | undefined): Set<string> {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
-  return new Set(shape ? Object.keys(shape) : []);
-}
-
-/** A read-only subset of a dataset's indices, for a held-out split of datasets that have none. */
-class DatasetSubset implements Dataset {
-  readonly name: string;
-  readonly length: number;
-  readonly numClasses?: number;
-  readonly classNames?: string[];
-  constructor(
-    private readonly base: Dataset,
-    private readonly indices: number[],
-    part: string,
-  ) {
-    this.name = `${base.name}[${part}]`;
-    this.length = indices.length;
-    this.numClasses = base.numClasses;
-    this.classNames = base.classNames;
-  }
-  get(index: number): Promise<Sample> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length)
-      throw new RangeError(`${this.name}: index ${index} out of range`);
-    return this.base.get(this.indices[index]);
-  }
-}
-
-/** Every HOLD_OUT_EVERY-th image is held out for evaluation when a dataset has no test split. */
-export const HOLD_OUT_EVERY = 5;
-
-export interface DataSplits {
-  train: Dataset;
-  /** Labelled held-out data for kNN / probes, if the dataset has labels. */
-  test?: Dataset;
-  /** Labelled training data without augmentation (the kNN memory set). */
-  trainEval?: Dataset;
-  /** The dataset as loaded (before any held-out split), e.g. for its skipped-image count. */
-  source: Dataset;
-}
+export { HOLD_OUT_EVERY, evalTransform, type DataSplits } from '@selfsup/core';
 
 /**
- * Builds the train and test datasets from `data.*`. Only the keys a dataset's schema knows are
- * passed, so `data.path`, `data.count`, `data.imageSize` mean the same for every dataset
- * (`count` limits how many images a file dataset uses).
+ * Builds the train and test datasets from `data.*` (core's buildDataSplits), first checking
+ * that a dataset that reads files was given its path.
  */
 export async function buildDatasets(session: {
   config: SelfsupConfig;
@@ -150,53 +103,11 @@ export async function buildDatasets(session: {
 }): Promise<DataSplits> {
   const { config, pipeline } = session;
   const d = config.data;
-  const reg = resolveType<DatasetRegistration>(pipeline.container, 'Dataset', d.dataset, 'data.dataset');
-  const keys = schemaKeys(reg.optionsSchema);
-  if (keys.has('path') && !d.path && !isOptional(reg.optionsSchema, 'path')) {
+  const { registration, keys } = resolveDataset(config, pipeline);
+  if (keys.has('path') && !d.path && !isOptionalKey(registration.optionsSchema, 'path')) {
     throw new Error(`data.path: dataset '${d.dataset}' needs a path (set data.path or --set data.path=DIR)`);
   }
-  const candidate = (split: 'train' | 'test'): Record<string, unknown> => {
-    const all: Record<string, unknown> = {
-      path: d.path,
-      imageSize: d.imageSize,
-      numClasses: d.numClasses,
-      seed: config.train.seed,
-      onBadImage: d.onBadImage,
-      resize: d.imageSize,
-      split,
-      count: split === 'train' ? d.count : d.testCount,
-      limit: split === 'train' ? d.count : d.testCount,
-    };
-    const common = Object.fromEntries(Object.entries(all).filter(([k, v]) => keys.has(k) && v !== undefined));
-    // data.options go to the dataset as they are: its schema names any key it does not know.
-    return { ...common, ...d.options };
-  };
-  const train = await reg.create(candidate('train'));
-  if (train.length === 0)
-    throw new Error(`data: dataset '${d.dataset}'${d.path ? ` at ${d.path}` : ''} has no images`);
-  if (keys.has('split')) {
-    const test = await reg.create(candidate('test'));
-    const labelled = train.numClasses !== undefined;
-    return {
-      train,
-      test: labelled ? test : undefined,
-      trainEval: labelled ? train : undefined,
-      source: train,
-    };
-  }
-  if (train.numClasses === undefined || train.length < 10) return { train, source: train };
-  // No test split of its own: hold out every 5th image (deterministic). Not the tail: files come
-  // sorted by class folder, so the last 20% would be the last class only.
-  const kept: number[] = [];
-  const held: number[] = [];
-  for (let i = 0; i < train.length; i++) (i % HOLD_OUT_EVERY === HOLD_OUT_EVERY - 1 ? held : kept).push(i);
-  const trainPart = new DatasetSubset(train, kept, 'train');
-  return {
-    train: trainPart,
-    trainEval: trainPart,
-    test: new DatasetSubset(train, held, 'held-out'),
-    source: train,
-  };
+  return buildDataSplits(config, pipeline);
 }
 
 /** Paths a dataset skipped as unreadable (image_folder with onBadImage: skip), if it keeps such a list. */
@@ -205,27 +116,9 @@ export function skippedImages(dataset: Dataset): string[] {
   return Array.isArray(bad) ? bad.filter((p): p is string => typeof p === 'string') : [];
 }
 
-function isOptional(schema: ZodTypeAny | undefined, key: string): boolean {
-  const field = (schema as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape?.[key];
-  return !!field && field.isOptional();
-}
-
 /** The method's own augmentation unless `data.views` names another. */
 export function buildViews(session: { config: SelfsupConfig; pipeline: Pipeline }): ViewPipeline {
-  const { config, pipeline } = session;
-  const type = config.data.views ?? pipeline.method.defaultViews;
-  const reg = resolveType<ViewPipelineRegistration>(pipeline.container, 'ViewPipeline', type, 'data.views');
-  return reg.create({ outputSize: config.data.imageSize }, pipeline.container);
-}
-
-/** Evaluation preprocessing: RGB, the training size, ImageNet normalisation. */
-export function evalTransform(size: number): (image: Image) => Image {
-  const normalize = new Normalize();
-  return (image) => {
-    let im = image.channels === 1 ? toRGB(image) : image;
-    if (im.height !== size || im.width !== size) im = resizeImage(im, size, size);
-    return normalize.apply(im);
-  };
+  return buildConfigViews(session.config, session.pipeline);
 }
 
 export interface Session {
