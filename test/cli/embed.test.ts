@@ -16,7 +16,7 @@ import {
   type SafetensorsTensor,
 } from '@selfsup/core';
 import { ImageFolderDataset } from '@selfsup/node';
-import { ensureDir, errorLines, readJsonLines, runCli, tmpDir, writePng, writeTinyConfig } from './helpers';
+import { ensureDir, errorLines, readJsonLines, runCli, tmpDir, writePng, trainTinyRun } from './helpers';
 
 let dir: string;
 let runDir: string;
@@ -26,23 +26,9 @@ let ckpt: Map<string, SafetensorsTensor>;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   dir = tmpDir('embed');
-  runDir = join(dir, 'run');
-  const config = writeTinyConfig(dir, 'byol', 'byol');
-  const r = await runCli([
-    'train',
-    '-c',
-    config,
-    '--out',
-    runDir,
-    '--backend',
-    'cpu',
-    '-q',
-    '--set',
-    'train.epochs=1',
-  ]);
-  expect(errorLines(r.stderr), r.stderr).toEqual([]);
-  const file = join(runDir, 'checkpoints', 'checkpoint-00000004.safetensors');
-  ckpt = decodeCheckpoint(readFileSync(file), file).tensors;
+  const trained = await trainTinyRun(dir, 'byol');
+  runDir = trained.runDir;
+  ckpt = decodeCheckpoint(readFileSync(trained.checkpointFile), trained.checkpointFile).tensors;
   images = join(dir, 'images');
   const colours: Array<[string, [number, number, number]]> = [
     ['cat/a.png', [200, 30, 30]],

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, parseSafetensorsWithMetadata, type SafetensorsTensor } from '@selfsup/core';
-import { errorLines, runCli, tmpDir, writeTinyConfig } from './helpers';
+import { errorLines, runCli, tmpDir, trainTinyRun } from './helpers';
 
 let dir: string;
 let runDir: string;
@@ -14,23 +14,9 @@ let ckpt: Map<string, SafetensorsTensor>;
 
 beforeAll(async () => {
   dir = tmpDir('export');
-  runDir = join(dir, 'run');
-  const config = writeTinyConfig(dir, 'lewel_m', 'lewel_m');
-  const r = await runCli([
-    'train',
-    '-c',
-    config,
-    '--out',
-    runDir,
-    '--backend',
-    'cpu',
-    '-q',
-    '--set',
-    'train.epochs=1',
-  ]);
-  expect(errorLines(r.stderr), r.stderr).toEqual([]);
-  const file = join(runDir, 'checkpoints', 'checkpoint-00000004.safetensors');
-  ckpt = decodeCheckpoint(readFileSync(file), file).tensors;
+  const trained = await trainTinyRun(dir, 'lewel_m');
+  runDir = trained.runDir;
+  ckpt = decodeCheckpoint(readFileSync(trained.checkpointFile), trained.checkpointFile).tensors;
 }, 300_000);
 
 const exportCli = (...args: string[]) =>

@@ -1,5 +1,5 @@
 /** Shared helpers for the end-to-end CLI tests: run `selfsup` in-process, tiny configs, PNG folders. */
-import { afterAll, vi } from 'vitest';
+import { afterAll, expect, vi } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,32 @@ export function writeTinyConfig(dir: string, name: string, method: MethodName, e
   const path = join(dir, `${name}.yaml`);
   writeFileSync(path, tinyConfig(method, extra));
   return path;
+}
+
+/**
+ * Trains a tiny config of `method` for one epoch (4 steps) on cpu into `dir/run`, failing the
+ * test on any error line; returns the run folder and its last checkpoint file.
+ */
+export async function trainTinyRun(
+  dir: string,
+  method: MethodName,
+): Promise<{ runDir: string; checkpointFile: string }> {
+  const runDir = join(dir, 'run');
+  const config = writeTinyConfig(dir, method, method);
+  const r = await runCli([
+    'train',
+    '-c',
+    config,
+    '--out',
+    runDir,
+    '--backend',
+    'cpu',
+    '-q',
+    '--set',
+    'train.epochs=1',
+  ]);
+  expect(errorLines(r.stderr), r.stderr).toEqual([]);
+  return { runDir, checkpointFile: join(runDir, 'checkpoints', 'checkpoint-00000004.safetensors') };
 }
 
 /** A PNG of solid colour with a lighter square, so images of a class look alike. */

@@ -21,7 +21,7 @@ import {
 import { byolPlugin } from '@selfsup/plugin-byol';
 import YAML from 'yaml';
 import { initFromFile } from '../../packages/node/src/cli/init-from';
-import { ensureDir, errorLines, runCli, tinyConfig, tmpDir, writeTinyConfig } from './helpers';
+import { ensureDir, errorLines, runCli, tinyConfig, tmpDir, writeTinyConfig, trainTinyRun } from './helpers';
 
 let dir: string;
 let runDir: string;
@@ -32,22 +32,7 @@ let exportedTensors: Map<string, SafetensorsTensor>;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   dir = tmpDir('init-from');
-  runDir = join(dir, 'run');
-  const config = writeTinyConfig(dir, 'byol', 'byol');
-  const r = await runCli([
-    'train',
-    '-c',
-    config,
-    '--out',
-    runDir,
-    '--backend',
-    'cpu',
-    '-q',
-    '--set',
-    'train.epochs=1',
-  ]);
-  expect(errorLines(r.stderr), r.stderr).toEqual([]);
-  ckptFile = join(runDir, 'checkpoints', 'checkpoint-00000004.safetensors');
+  ({ runDir, checkpointFile: ckptFile } = await trainTinyRun(dir, 'byol'));
   exported = join(dir, 'backbone.safetensors');
   const e = await runCli([
     'export',
