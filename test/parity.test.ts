@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
 import { runParity, tf } from '@selfsup/core';
 import { loadParityFixture } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
@@ -7,24 +7,18 @@ import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';
 import { simsiamPlugin } from '@selfsup/plugin-simsiam';
 import { simclrPlugin } from '@selfsup/plugin-simclr';
+import { PARITY_FIXTURES, PARITY_FIXTURES_DIR, parityFixtureDir as fixtureDir } from './parity-fixtures';
 
 const plugins = [byolPlugin, mocoPlugin, lewelPlugin, simsiamPlugin, simclrPlugin];
-/** Every golden fixture: the four of the BYOL/MoCo reference and the four of bench/reference (SimSiam, SimCLR). */
-const PARITY_FIXTURES = [
-  'byol',
-  'moco',
-  'lewel_b',
-  'lewel_m',
-  'simsiam',
-  'simclr',
-  'lewel_simsiam',
-  'lewel_simclr',
-];
-const fixtureDir = (name: string) => fileURLToPath(new URL(`./fixtures/parity/${name}`, import.meta.url));
 
 describe('parity with the PyTorch reference (cpu)', () => {
+  it('the parity tests cover every fixture folder', () => {
+    const folders = readdirSync(PARITY_FIXTURES_DIR, { withFileTypes: true }).filter((e) => e.isDirectory());
+    expect(folders.map((e) => e.name).sort()).toEqual([...PARITY_FIXTURES].sort());
+  });
+
   for (const name of PARITY_FIXTURES) {
-    it(`${name}: losses, embeddings, maps, gradients and state after two steps`, async () => {
+    it(`${name}: losses, embeddings, maps, gradients and state after its steps`, async () => {
       await tf.setBackend('cpu');
       const report = runParity(await loadParityFixture(fixtureDir(name)), plugins);
       const bad = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error} > ${c.bound}`);

@@ -1,5 +1,4 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import { runParity, tf, ResNet } from '@selfsup/core';
 import { loadParityFixture } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
@@ -8,20 +7,9 @@ import { lewelPlugin } from '@selfsup/plugin-lewel';
 import { simsiamPlugin } from '@selfsup/plugin-simsiam';
 import { simclrPlugin } from '@selfsup/plugin-simclr';
 import { WasmBackendProvider } from '@selfsup/backend-wasm';
+import { PARITY_FIXTURES, parityFixtureDir as fixtureDir } from './parity-fixtures';
 
 const plugins = [byolPlugin, mocoPlugin, lewelPlugin, simsiamPlugin, simclrPlugin];
-/** Every golden fixture: the four of the BYOL/MoCo reference and the four of bench/reference (SimSiam, SimCLR). */
-const PARITY_FIXTURES = [
-  'byol',
-  'moco',
-  'lewel_b',
-  'lewel_m',
-  'simsiam',
-  'simclr',
-  'lewel_simsiam',
-  'lewel_simclr',
-];
-const fixtureDir = (name: string) => fileURLToPath(new URL(`./fixtures/parity/${name}`, import.meta.url));
 
 describe('wasm backend', () => {
   beforeAll(async () => {

@@ -11,7 +11,9 @@ Run: /usr/bin/python3 bench/reference/test_reference.py   (unittest; about a min
   the targets held fixed (what stop-gradient means);
 - the repo's SGD step equals torch.optim.SGD with 1-D parameters excluded from weight decay;
 - the fixtures on disk equal a fresh generation, have the README's names and shapes, and a float64
-  rerun from the same init and inputs agrees with them 10x tighter than the project's tolerances.
+  rerun from the same init and inputs agrees with them 10x tighter than the project's tolerances;
+- make_ref_fixtures.py (ref_methods.py's driver) rewrites the original four bit for bit, and its
+  shape / seed / head-count fixtures on disk equal a fresh generation and pass the same float64 check.
 """
 import copy, json, os, struct, sys, unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +24,7 @@ import torch, torch.nn.functional as F
 
 import ref_methods as R
 import make_fixtures as MF
+import make_ref_fixtures as MR
 from ssl_methods import SiameseMethod, neg_cos, nt_xent, slot_nt_xent, slot_rows, float_state, perturb_bn_affine
 
 FIXTURES = os.path.normpath(os.path.join(HERE, "..", "..", "test", "fixtures", "parity"))
@@ -332,6 +335,50 @@ class Fixtures(unittest.TestCase):
             self.assertLess(worst_loss, 2e-5, v)       # 5x inside the 1e-4 loss tolerance
             self.assertGreater(min_abs, 0.05, v)        # a relative tolerance needs losses away from 0
             self.assertLess(worst_t, 1e-4, f"{v}: {name}")   # 10x inside the 1e-3 tensor tolerance
+
+
+class RefShapeFixtures(unittest.TestCase):
+    """The LEWEL_B / LEWEL_M fixtures of other shapes, seeds and head counts (make_ref_fixtures.py)."""
+
+    def test_driver_reproduces_the_original_fixtures_bit_for_bit(self):
+        self.assertTrue(MR.check_originals(FIXTURES))
+
+    def test_on_disk_equal_a_fresh_generation_and_vary_the_originals(self):
+        for name, spec in MR.SHAPES.items():
+            d = os.path.join(FIXTURES, name)
+            fx, init, inputs, exp = MR.generate(spec, name)
+            with open(os.path.join(d, "fixture.json")) as f:
+                self.assertEqual(json.load(f), json.loads(json.dumps(fx)), name)
+            for part, want in (("init", init), ("inputs", inputs), ("expected", exp)):
+                got = load_safetensors(os.path.join(d, f"{part}.safetensors"))
+                self.assertEqual(set(got), set(want), f"{name}/{part}")
+                for k in want:
+                    self.assertTrue(torch.equal(got[k], want[k].float()), f"{name}/{part}: {k}")
+            c = fx["config"]
+            b, dim, g = c["batch"], c["dim"], c["heads"]
+            side = c["res"]
+            for _ in range(len(c["widths"]) - 1):
+                side = (side - 1) // 2 + 1   # 3x3 conv, stride 2, padding 1
+            self.assertEqual(tuple(exp["step0.aligned_online_v1"].shape), (b, dim, dim // g), name)
+            self.assertEqual(tuple(exp["step0.maps_online_v1"].shape), (b, dim, side * side), name)
+            self.assertNotEqual((c["res"], b, fx["seed"], g), (24, 4, 0, 4), name)
+
+    def test_float64_rerun_agrees(self):
+        for name, spec in MR.SHAPES.items():
+            fx, init, inputs, exp = MR.generate(spec, name)
+            m, _ = MR.build(spec["config"], spec["seed"], spec["steps"])
+            m.double()
+            rows, exp64 = MR.run(m, {k: t.double() for k, t in inputs.items()}, spec["optimizer"], spec["ema"], spec["steps"])
+            keys = ("loss", "loss_global", "loss_aligned")
+            worst_loss = max(abs(a[k] - b[k]) / abs(b[k]) for a, b in zip(fx["steps"], rows) for k in keys)
+            worst_t, tensor = max((max_rel(exp[k], exp64[k]), k) for k in exp)
+            min_abs = min(abs(r[k]) for r in rows for k in keys)
+            print(f"  float32 vs float64 {name}: worst loss rel {worst_loss:.1e}, min |loss| {min_abs:.3f}, "
+                  f"worst tensor {worst_t:.1e} ({tensor})")
+            self.assertLess(worst_loss, 2e-5, name)
+            self.assertGreater(min_abs, 0.05, name)
+            self.assertLess(worst_t, 1e-4, f"{name}: {tensor}")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

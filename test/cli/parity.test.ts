@@ -8,18 +8,9 @@ import { join } from 'node:path';
 import type { TensorData } from '@selfsup/core';
 import { readSafetensors, writeSafetensors } from '@selfsup/node';
 import { REPO, errorLines, runCli, tmpDir } from './helpers';
+import { PARITY_FIXTURES } from '../parity-fixtures';
 
 const FIXTURES = join(REPO, 'test/fixtures/parity');
-const PARITY_FIXTURES = [
-  'byol',
-  'moco',
-  'lewel_b',
-  'lewel_m',
-  'simsiam',
-  'simclr',
-  'lewel_simsiam',
-  'lewel_simclr',
-];
 
 describe('selfsup parity', () => {
   for (const name of PARITY_FIXTURES) {
