@@ -355,7 +355,16 @@ describe.skipIf(!CHROMIUM)('the web page in headless Chromium', () => {
       expect(await page.textContent('#backend-line')).toMatch(
         /^webgpu \(google swiftshader, software adapter;/,
       );
+      // Its checkpoint (read back from the GPU asynchronously) is one `selfsup eval knn` reads.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+      expect(download.suggestedFilename()).toBe('checkpoint-00000008.safetensors');
+      const file = join(dir, `webgpu-${download.suggestedFilename()}`);
+      await download.saveAs(file);
       await page.close();
+      const cli = await runCli(['eval', 'knn', '--checkpoint', file, '--backend', 'wasm']);
+      expect(errorLines(cli.stderr), cli.stderr).toEqual([]);
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/^knn_top1: \d+\.\d\d$/m);
       expect(consoleErrors).toEqual([]);
     },
     450_000,
