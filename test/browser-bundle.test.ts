@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin as EsbuildPlugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { buildWebPage, OPTIONAL_BACKENDS } from '../packages/web/scripts/build';
+import { tmpDir } from './cli/helpers';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
 /**
@@ -85,6 +89,18 @@ describe('browser bundle', () => {
     expect(code).toContain('WasmBackendProvider');
     expect(code).toContain('WebGpuBackendProvider');
   });
+
+  it("the web page's bundle takes backend-webgpu and tfjs-backend-webgpu, and no Node-only module", async () => {
+    expect(OPTIONAL_BACKENDS).toContain('backend-webgpu');
+    // buildWebPage fails on any node: import or Node-only package (Dawn's webgpu among them).
+    const built = await buildWebPage({ outDir: join(tmpDir('web-bundle'), 'site') });
+    expect(built.optionalBackends).toEqual(['@selfsup/backend-webgpu']);
+    const worker = readFileSync(join(built.outDir, 'worker.js'), 'utf8');
+    // tfjs-backend-webgpu's own text (minified builds keep string literals).
+    expect(worker).toContain('synchronously reading data from GPU to CPU is poor on the webgpu backend');
+    // Dawn is loaded only by a run-time specifier in Node; no static import of it is left.
+    expect(worker).not.toMatch(/(?:from|import\(|require\()\s*["']webgpu["']/);
+  }, 60_000);
 
   it('the check itself catches Node imports', async () => {
     const found: string[] = [];

@@ -261,8 +261,9 @@ async function createBackend(handle: GpuHandle, mod: TfjsWebgpuModule): Promise<
   const dev = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info ?? (await adapter.requestAdapterInfo?.());
   device = dev;
-  // Held for the device's lifetime: Chromium fails buffer maps ("A valid external Instance
-  // reference no longer exists") once the adapter and its instance are garbage-collected.
+  // Held for the device's lifetime, as insurance. (Chromium's "A valid external Instance
+  // reference no longer exists" on the first mapAsync was not garbage collection: it is what a
+  // synchronous read does there, through a WebGPU canvas context; see packages/web/src/hooks.ts.)
   keepAlive.add(adapter).add(handle.gpu);
   void dev.lost?.then((lost) => {
     if (device === dev && lost.reason !== 'destroyed') {

@@ -18,11 +18,42 @@ export const DEFAULT_OUT_DIR = join(WEB_DIR, 'dist');
 const SOURCE_PACKAGES = ['core', 'plugin-byol', 'plugin-moco', 'plugin-lewel', 'backend-wasm'];
 /**
  * Backend packages bundled when they are in the repository; the page lists the others as not
- * installed. backend-webgpu stays out for now: in headless Chromium (SwiftShader) its first
- * buffer read fails with "A valid external Instance reference no longer exists" from a Web
- * Worker, so the page cannot train on it yet (the Node backend works; see issue 11's note).
+ * installed. backend-webgpu runs on the browser's navigator.gpu; its Node-only part (Dawn, npm
+ * `webgpu`) is imported with run-time specifiers that the bundle never resolves.
  */
-export const OPTIONAL_BACKENDS: string[] = [];
+export const OPTIONAL_BACKENDS: string[] = ['backend-webgpu'];
+
+/** Node-only modules the page must never take (Dawn's `webgpu` is native code for Node). */
+export const NODE_ONLY_MODULES = [
+  'webgpu',
+  'sharp',
+  'cli-progress',
+  'commander',
+  'vega',
+  'vega-lite',
+  '@selfsup/node',
+];
+
+/** Fails the build on a `node:` import or a Node-only package, naming the importer. */
+function refuseNodeOnly(): EsbuildPlugin {
+  return {
+    name: 'selfsup-web-refuse-node-only',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        const parts = args.path.split('/');
+        const bare = args.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+        if (!args.path.startsWith('node:') && !NODE_ONLY_MODULES.includes(bare)) return undefined;
+        return {
+          errors: [
+            {
+              text: `the page cannot take the Node-only module "${args.path}" (imported by ${args.importer})`,
+            },
+          ],
+        };
+      });
+    },
+  };
+}
 
 export interface BuildOptions {
   outDir?: string;
@@ -88,7 +119,7 @@ export async function buildWebPage(options: BuildOptions = {}): Promise<BuildRes
     minify: options.minify ?? true,
     sourcemap: 'linked',
     alias,
-    plugins: [virtualModules(repoDir, optional)],
+    plugins: [refuseNodeOnly(), virtualModules(repoDir, optional)],
     logLevel: 'warning',
     legalComments: 'none',
   });

@@ -113,31 +113,35 @@ export class MapsHook implements TrainerHook {
     this.available = inputs.length > 0 && this.probe();
   }
 
-  beforeRun(trainer: Trainer): void {
-    this.draw(trainer.meta.step);
+  beforeRun(trainer: Trainer): Promise<void> {
+    return this.draw(trainer.meta.step);
   }
 
-  afterStep(_trainer: Trainer, s: StepInfo): void {
-    if (s.step % this.every === 0) this.draw(s.step);
+  afterStep(_trainer: Trainer, s: StepInfo): Promise<void> | void {
+    if (s.step % this.every === 0) return this.draw(s.step);
   }
 
-  afterRun(trainer: Trainer): void {
-    this.draw(trainer.meta.step);
+  afterRun(trainer: Trainer): Promise<void> {
+    return this.draw(trainer.meta.step);
   }
 
-  /** Computes and emits the maps now (also used after loading a checkpoint). */
-  draw(step: number): void {
+  /**
+   * Computes and emits the maps now (also used after loading a checkpoint). The read is
+   * asynchronous: on webgpu a synchronous one goes through a WebGPU canvas context, which in
+   * Chromium on SwiftShader loses the device ("A valid external Instance reference no longer
+   * exists"), and it would stall the GPU queue on any adapter.
+   */
+  async draw(step: number): Promise<void> {
     if (!this.available || step === this.lastStep) return;
     this.lastStep = step;
-    const x = imagesToTensor(this.inputs, 'map images');
+    const maps = tf.tidy(() => this.method.alignmentMaps!(imagesToTensor(this.inputs, 'map images')));
     try {
-      const maps = this.method.alignmentMaps!(x);
       const [images, slots, height, width] = maps.shape;
-      const data = maps.dataSync() as Float32Array;
-      maps.dispose();
+      const data = (await maps.data()) as Float32Array;
+      // A copy of its own: the frame's buffer is transferred to the page.
       this.emit({ step, images, slots, height, width, data: Float32Array.from(data) });
     } finally {
-      x.dispose();
+      maps.dispose();
     }
   }
 

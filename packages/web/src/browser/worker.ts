@@ -38,13 +38,14 @@ const pageWords = (text: string) => text.replace('from --backend', 'chosen in th
 
 let current: { run: PageRun; done: Promise<unknown> } | undefined;
 
-function describeBackend(selected: SelectedBackend): string {
+async function describeBackend(selected: SelectedBackend): Promise<string> {
   if (selected.name === 'wasm') {
     const s = wasmState();
     const isolated = self.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated';
     if (s) return `${s.build}, ${s.threads} thread${s.threads === 1 ? '' : 's'} (${isolated})`;
   }
-  return selected.provider.description;
+  // The device it runs on (webgpu: the adapter, e.g. "google swiftshader, software adapter").
+  return (await selected.provider.probe()).device ?? selected.provider.description;
 }
 
 /** The run's config: a continued checkpoint's own (with the page's length settings), else the recipe's. */
@@ -101,7 +102,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
   const aggregator = typeof config.aggregator === 'string' ? config.aggregator : config.aggregator.type;
   const info: RunInfo = {
     backend: selected.name,
-    backendDetail: `${describeBackend(selected)}; ${pageWords(selected.reason)}`,
+    backendDetail: `${await describeBackend(selected)}; ${pageWords(selected.reason)}`,
     method: aggregator === 'lewel' ? `lewel_${method === 'byol' ? 'b' : 'm'}` : method,
     dataset: run.splits.train.name,
     trainImages: run.splits.train.length,
