@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin as EsbuildPlugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { buildWebPage, OPTIONAL_BACKENDS } from '../packages/web/scripts/build';
+import { buildWebPage, NODE_ONLY_MODULES, OPTIONAL_BACKENDS } from '../packages/web/scripts/build';
 import { tmpDir } from './cli/helpers';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
@@ -23,18 +23,6 @@ const BROWSER_PACKAGES = [
   'backend-webgpu',
 ];
 
-/** Node-only packages that must never reach a browser bundle. */
-const NODE_ONLY_PACKAGES = [
-  'sharp',
-  'cli-progress',
-  'commander',
-  'vega',
-  'vega-lite',
-  '@selfsup/node',
-  // Dawn, WebGPU for Node (native).
-  'webgpu',
-];
-
 /**
  * Records every `node:` import and Node-only package, naming the importer. Bare built-ins
  * ('fs', 'crypto') are left to esbuild: with platform 'browser' it resolves them only where a
@@ -48,7 +36,7 @@ function refuseNodeModules(found: string[]): EsbuildPlugin {
         const bare = args.path.startsWith('@')
           ? args.path.split('/').slice(0, 2).join('/')
           : args.path.split('/')[0];
-        if (args.path.startsWith('node:') || NODE_ONLY_PACKAGES.includes(bare)) {
+        if (args.path.startsWith('node:') || NODE_ONLY_MODULES.includes(bare)) {
           found.push(`${args.path} (imported by ${args.importer})`);
           return { path: args.path, external: true };
         }

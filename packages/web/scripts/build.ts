@@ -23,7 +23,7 @@ const SOURCE_PACKAGES = ['core', 'plugin-byol', 'plugin-moco', 'plugin-lewel', '
  */
 export const OPTIONAL_BACKENDS: string[] = ['backend-webgpu'];
 
-/** Node-only modules the page must never take (Dawn's `webgpu` is native code for Node). */
+/** Node-only modules no browser bundle may take (the page build and test/browser-bundle check it; Dawn's `webgpu` is native code for Node). */
 export const NODE_ONLY_MODULES = [
   'webgpu',
   'sharp',
