@@ -1,22 +1,28 @@
 /**
  * Soak: a long `selfsup train` run on a tiny model, the way the CLI runs it (the run folder's
  * hooks: checkpoints every epoch, metrics.jsonl, plots, the kNN monitor, the event-loop yield),
- * sampling tf.memory() and the process's RSS every 100 steps. Passes when, from the first
- * sample on, the tensor count never changes and tensor bytes and RSS stay within 5% of each
- * other ((max - min) / first). RSS is taken after a full garbage collection: before it, RSS
- * follows the JS heap's sawtooth (tens of MB between collections), which says nothing about
- * leaks; that raw RSS is reported too. Prints a table and one JSON line; exit status 1 when
- * not flat.
+ * sampling tf.memory() and the process's RSS every 100 steps. Passes when the tensor count never
+ * changes and, from step `--warmup` (default 500) on, tensor bytes and RSS stay within 5% of each
+ * other ((max - min) / first); the spread from the first sample on is printed as well. RSS is
+ * taken after a full garbage collection: before it, RSS follows the JS heap's sawtooth (tens of
+ * MB between collections), which says nothing about leaks; that raw RSS is reported too. Prints
+ * a table and one JSON line; exit status 1 when not flat.
  *
  *   NODE_OPTIONS=--expose-gc npx vite-node -c vitest.config.ts bench/soak.ts \
- *     [--steps 1000] [--every 100] [--backend cpu|wasm] [--sharp-cache off]
+ *     [--steps 1000] [--every 100] [--warmup 500] [--backend cpu|wasm] [--sharp-cache off] \
+ *     [--plots off] [--knn off] [--checkpoints off] [--heap-snapshots 200,600]
  *
  * `--sharp-cache off` disables libvips' operation cache (by default up to 50 MB of native
  * memory, filled by the plots' SVG-to-PNG conversions), to tell that bounded cache from growth.
+ * `--plots`, `--knn` and `--checkpoints off` take one part of the run folder away, to find the
+ * part that grows; `--heap-snapshots` writes V8 heap snapshots (in the working folder) after
+ * the samples of those steps, to diff what the JS heap holds. Each sample also splits RSS into
+ * anonymous (malloc, JS heap, wasm) and file-backed memory and gives the committed JS heap
+ * (heapTotal: used plus the free pages V8 keeps), so growth can be told apart from V8's sizing.
  *
  * Not a unit test: it takes minutes, and its numbers depend on the machine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
@@ -41,7 +47,19 @@ const STEPS = Number(arg('steps', '1000'));
 const EVERY = Number(arg('every', '100'));
 const BACKEND = arg('backend', 'cpu');
 const SHARP_CACHE = arg('sharp-cache', 'on');
+/** Switches to take the run folder's parts away one at a time (what grows?). */
+const PLOTS = arg('plots', 'on') === 'on';
+const KNN = arg('knn', 'on') === 'on';
+const CHECKPOINTS = arg('checkpoints', 'on') === 'on';
+/** Steps (of the samples) after which to write a heap snapshot into the working folder, to diff them. */
+const HEAP_SNAPSHOTS = arg('heap-snapshots', '').split(',').filter(Boolean).map(Number);
 const TOLERANCE = 0.05;
+/**
+ * Samples before this step are shown but not held to the limit: the process's native memory
+ * (malloc arenas of libvips' threads, V8's compiler) grows for the first few hundred steps and
+ * then stays (docs/PERFORMANCE.md, soak). 0 holds every sample to it.
+ */
+const WARMUP = Number(arg('warmup', '500'));
 if (SHARP_CACHE === 'off') sharp.cache(false);
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 if (!collectGarbage) {
@@ -80,6 +98,22 @@ function wasmMemoryBytes(): number | undefined {
   return heap?.buffer.byteLength;
 }
 
+/** RssAnon, RssFile and Threads of /proc/self/status (Linux only; absent elsewhere). */
+function procStatus(): { rssAnonMB?: number; rssFileMB?: number; threads?: number } {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const field = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const kb = (key: string) => (field(key) === undefined ? undefined : field(key)! / 1024);
+  return { rssAnonMB: kb('RssAnon'), rssFileMB: kb('RssFile'), threads: field('Threads') };
+}
+
 interface Sample {
   step: number;
   numTensors: number;
@@ -93,6 +127,12 @@ interface Sample {
   externalMB: number;
   /** The wasm backend's linear memory (it only ever grows), if that backend runs. */
   wasmMemoryMB?: number;
+  /** Committed JS heap (used plus free space V8 keeps). */
+  heapTotalMB: number;
+  /** /proc/self/status: anonymous (malloc, JS heap, wasm) and file-backed (code, mapped files) RSS; threads. */
+  rssAnonMB?: number;
+  rssFileMB?: number;
+  threads?: number;
   /** Used MB of each V8 heap space (old_space, code_space, large_object_space, ...), to say which grows. */
   spacesMB: Record<string, number>;
   seconds: number;
@@ -118,6 +158,8 @@ const sampler: TrainerHook = {
       rawRssMB: rawRss / MB,
       rssMB: u.rss / MB,
       heapMB: u.heapUsed / MB,
+      heapTotalMB: u.heapTotal / MB,
+      ...procStatus(),
       arrayBuffersMB: u.arrayBuffers / MB,
       externalMB: u.external / MB,
       wasmMemoryMB: wasmMemoryBytes() === undefined ? undefined : wasmMemoryBytes()! / MB,
@@ -126,9 +168,13 @@ const sampler: TrainerHook = {
       ),
       seconds: (performance.now() - t0) / 1000,
     });
+    if (HEAP_SNAPSHOTS.includes(s.step))
+      process.stderr.write(`heap snapshot: ${v8.writeHeapSnapshot(`soak-step-${s.step}.heapsnapshot`)}\n`);
     const x = samples[samples.length - 1];
     process.stderr.write(
-      `step ${x.step}: ${x.numTensors} tensors, ${x.tensorMB.toFixed(2)} MB, RSS ${x.rssMB.toFixed(1)} MB\n`,
+      `step ${x.step}: ${x.numTensors} tensors, ${x.tensorMB.toFixed(2)} MB, RSS ${x.rssMB.toFixed(1)} MB ` +
+        `(anon ${x.rssAnonMB?.toFixed(1)}, file ${x.rssFileMB?.toFixed(1)}), heap ${x.heapMB.toFixed(1)}/${x.heapTotalMB.toFixed(1)} MB, ` +
+        `external ${x.externalMB.toFixed(1)}, arrayBuffers ${x.arrayBuffersMB.toFixed(1)}, wasm ${x.wasmMemoryMB ?? '-'}, threads ${x.threads}, ${x.seconds.toFixed(0)} s\n`,
     );
   },
 };
@@ -150,13 +196,18 @@ try {
     seed: t.seed,
     lr: { baseLr: session.pipeline.baseLr, warmupEpochs: t.warmupEpochs },
     keepLast: t.keepCheckpoints,
-    knn: {
-      memory: splits.trainEval!,
-      query: splits.test!,
-      everyEpochs: t.knnEvery,
-      k: config.eval.knnK,
-      transform: evalTransform(config.data.imageSize),
-    },
+    plots: PLOTS,
+    // Off: the first checkpoint would come after the run (the hook still runs, writing nothing).
+    checkpointEveryEpochs: CHECKPOINTS ? 1 : Number.MAX_SAFE_INTEGER,
+    knn: KNN
+      ? {
+          memory: splits.trainEval!,
+          query: splits.test!,
+          everyEpochs: t.knnEvery,
+          k: config.eval.knnK,
+          transform: evalTransform(config.data.imageSize),
+        }
+      : undefined,
     progress: 'none',
     configHash: configHash(config),
     configSettings: hashedParts(config),
@@ -170,21 +221,30 @@ try {
 }
 
 const first = samples[0];
-const spread = (key: 'tensorMB' | 'rssMB' | 'rawRssMB' | 'heapMB') => {
-  const values = samples.map((s) => s[key]);
-  return (Math.max(...values) - Math.min(...values)) / first[key];
+/** (max - min) / first of the samples from step `from` on. */
+const spreadFrom = (key: 'tensorMB' | 'rssMB' | 'rawRssMB' | 'heapMB', from: number) => {
+  const values = samples.filter((s) => s.step >= from).map((s) => s[key]);
+  return values.length === 0 ? NaN : (Math.max(...values) - Math.min(...values)) / values[0];
 };
+const spread = (key: 'tensorMB' | 'rssMB' | 'rawRssMB' | 'heapMB') => spreadFrom(key, WARMUP);
 const result = {
   bench: 'soak',
   backend: BACKEND,
   sharpCache: SHARP_CACHE,
+  plots: PLOTS,
+  knn: KNN,
+  checkpoints: CHECKPOINTS,
   steps: STEPS,
   every: EVERY,
+  warmup: WARMUP,
   tensorsConstant: samples.every((s) => s.numTensors === first.numTensors),
   tensorBytesSpread: spread('tensorMB'),
   rssSpread: spread('rssMB'),
   heapSpread: spread('heapMB'),
   rawRssSpread: spread('rawRssMB'),
+  /** The same from the first sample on, warm-up included. */
+  rssSpreadWithWarmup: spreadFrom('rssMB', 0),
+  heapSpreadWithWarmup: spreadFrom('heapMB', 0),
   seconds: samples[samples.length - 1].seconds,
   samples,
 };
@@ -202,8 +262,10 @@ for (const s of samples)
   );
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 console.log(
-  `tensors constant: ${result.tensorsConstant}; spread (max - min) / first: tensor bytes ${pct(result.tensorBytesSpread)}, ` +
-    `RSS ${pct(result.rssSpread)}, heap ${pct(result.heapSpread)} (RSS before GC ${pct(result.rawRssSpread)}) -> ` +
+  `tensors constant: ${result.tensorsConstant}; spread (max - min) / first from step ${WARMUP}: tensor bytes ` +
+    `${pct(result.tensorBytesSpread)}, RSS ${pct(result.rssSpread)}, heap ${pct(result.heapSpread)} ` +
+    `(RSS before GC ${pct(result.rawRssSpread)}; from the first sample: RSS ${pct(result.rssSpreadWithWarmup)}, ` +
+    `heap ${pct(result.heapSpreadWithWarmup)}) -> ` +
     `${flat ? 'flat' : 'NOT flat'} (limit ${100 * TOLERANCE}% on tensors, tensor bytes and RSS after GC)`,
 );
 console.log(JSON.stringify(result));

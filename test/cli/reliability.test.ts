@@ -263,12 +263,25 @@ describe('case 3: a checkpoint holding NaN (valid checksum) is never used', () =
     expect(existsSync(join(run, 'maps'))).toBe(false);
   });
 
-  it('eval given the run folder says so and evaluates the previous good checkpoint', async () => {
-    const r = await runCli(['eval', 'knn', '--checkpoint', run, '--backend', 'cpu', '--json']);
+  it('eval and maps given the run folder refuse its unusable newest checkpoint and name the previous good one', async () => {
+    const before = snapshot(run);
+    const refusal =
+      `selfsup: ${unusable()}; --checkpoint ${run} takes the run's newest checkpoint and refuses an unusable one ` +
+      `(only train --resume falls back): to use the previous good checkpoint, pass --checkpoint ${join(run, 'checkpoints', ckName(4))}`;
+    expect(await refused(['eval', 'knn', '--checkpoint', run, '--backend', 'cpu', '--json'])).toBe(refusal);
+    expect(await refused(['maps', '--checkpoint', run, '--backend', 'cpu'])).toBe(refusal);
+    expect(snapshot(run)).toEqual(before);
+    // The file the message names is the one to use.
+    const r = await runCli([
+      'eval',
+      'knn',
+      '--checkpoint',
+      join(run, 'checkpoints', ckName(4)),
+      '--backend',
+      'cpu',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(
-      `warning: skipping unusable checkpoint ${nanFile} (${unusable()}); falling back to ${join(run, 'checkpoints', ckName(4))}\n`,
-    );
     expect(JSON.parse(r.stdout).checkpoint).toBe(join(run, 'checkpoints', ckName(4)));
   });
 

@@ -37,7 +37,7 @@ export { loadParityFixture } from './parity/load-fixture';
 export { writeMapGrid } from './eval/map-grid';
 export type { MapGridOptions } from './eval/map-grid';
 
-export { barPlotSvg, linePlotSvg, writeBarPlot, writeLinePlot } from './train/plots';
+export { barPlotSvg, linePlotSvg, thinSeries, writeBarPlot, writeLinePlot } from './train/plots';
 export type { BarPoint, LinePlotOptions, PlotPoint } from './train/plots';
 export { mapsMonitorOptions } from './train/maps-monitor-options';
 export { MetricsFileHook } from './train/hooks/metrics-file';

@@ -144,9 +144,9 @@ export async function openSession(
 }
 
 /**
- * A checkpoint given as a file, a checkpoints/ folder or a run folder: the newest good one,
- * and the run's resolved config beside it, or else (a lone file, e.g. downloaded from the web
- * page) the resolved config the checkpoint embeds under meta.config.
+ * A checkpoint given as a file, a checkpoints/ folder or a run folder (its newest checkpoint,
+ * refused if unusable), and the run's resolved config beside it, or else (a lone file, e.g.
+ * downloaded from the web page) the resolved config the checkpoint embeds under meta.config.
  */
 export async function locateCheckpoint(
   target: string,
@@ -156,11 +156,7 @@ export async function locateCheckpoint(
   let checkpointsDir: string;
   if (statSync(target).isDirectory()) {
     checkpointsDir = existsSync(join(target, 'checkpoints')) ? join(target, 'checkpoints') : target;
-    // An unusable newest checkpoint (corrupt, NaN) is named on stderr and the previous one is used.
-    const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
-    const latest = await new Checkpointer(new FileCheckpointStorage(checkpointsDir), { warn }).loadLatest();
-    if (!latest) throw new Error(`--checkpoint ${target}: no checkpoint in ${checkpointsDir}`);
-    file = latest.path;
+    file = await newestUsableCheckpoint(target, checkpointsDir);
   } else {
     file = target;
     checkpointsDir = dirname(target);
@@ -185,6 +181,39 @@ export async function locateCheckpoint(
     );
   }
   return { file, runDir, configPath };
+}
+
+/**
+ * The run's newest checkpoint, verified. Unlike `train --resume`, which falls back past an
+ * unusable newest checkpoint (corrupt, NaN/Inf) because retraining the lost steps gives the
+ * same run, eval/maps/embed/export refuse it: results silently taken from an older step would
+ * be reported as the run's. The message names the previous good file to pass instead.
+ */
+async function newestUsableCheckpoint(target: string, checkpointsDir: string): Promise<string> {
+  const checkpointer = new Checkpointer(new FileCheckpointStorage(checkpointsDir));
+  const all = await checkpointer.list();
+  if (all.length === 0) throw new Error(`--checkpoint ${target}: no checkpoint in ${checkpointsDir}`);
+  const newest = all[all.length - 1];
+  const reason = await checkpointer.load(newest.name).then(
+    () => undefined,
+    (err: unknown) => (err as Error).message,
+  );
+  if (reason === undefined) return newest.path;
+  let previousGood: string | undefined;
+  for (let i = all.length - 2; i >= 0 && previousGood === undefined; i--) {
+    const ok = await checkpointer.load(all[i].name).then(
+      () => true,
+      () => false,
+    );
+    if (ok) previousGood = all[i].path;
+  }
+  const advice = previousGood
+    ? `to use the previous good checkpoint, pass --checkpoint ${previousGood}`
+    : `no older checkpoint in ${checkpointsDir} is usable either`;
+  throw new Error(
+    `${reason}; --checkpoint ${target} takes the run's newest checkpoint and refuses an unusable one ` +
+      `(only train --resume falls back): ${advice}`,
+  );
 }
 
 /**

@@ -18,19 +18,60 @@ export interface LinePlotOptions {
   height?: number;
   /** Log-scale y axis (positive values only). */
   logY?: boolean;
+  /** Most points drawn per series (default: half the width, 2 px a point); longer series are bucket means. */
+  maxPointsPerSeries?: number;
+}
+
+/**
+ * Each series thinned to at most `max` points, each the mean x and y of a run of consecutive
+ * points. A curve of 4000 steps in a 480 px chart shows no more than one of 240; rendering all
+ * of them made every epoch's plots cost (time, and the JS heap and native memory that Vega and
+ * librsvg keep afterwards) grow with the run's length.
+ */
+export function thinSeries(points: PlotPoint[], max: number): PlotPoint[] {
+  if (!Number.isInteger(max) || max < 1)
+    throw new Error(`thinSeries: max must be a positive integer, got ${max}`);
+  const bySeries = new Map<string | undefined, PlotPoint[]>();
+  for (const p of points) {
+    const list = bySeries.get(p.series);
+    if (list) list.push(p);
+    else bySeries.set(p.series, [p]);
+  }
+  const out: PlotPoint[] = [];
+  for (const [series, list] of bySeries) {
+    if (list.length <= max) {
+      out.push(...list);
+      continue;
+    }
+    for (let b = 0; b < max; b++) {
+      const from = Math.floor((b * list.length) / max);
+      const to = Math.floor(((b + 1) * list.length) / max);
+      let x = 0;
+      let y = 0;
+      for (let i = from; i < to; i++) {
+        x += list[i].x;
+        y += list[i].y;
+      }
+      const n = to - from;
+      out.push(series === undefined ? { x: x / n, y: y / n } : { x: x / n, y: y / n, series });
+    }
+  }
+  return out;
 }
 
 /** A Vega-Lite line chart of the points compiled to Vega and rendered headless to SVG (no canvas needed). */
 export async function linePlotSvg(points: PlotPoint[], opts: LinePlotOptions): Promise<string> {
   const [{ compile }, vega] = await Promise.all([import('vega-lite'), import('vega')]);
-  const finite = points.filter(
-    (p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!opts.logY || p.y > 0),
+  const width = opts.width ?? 480;
+  const finite = thinSeries(
+    points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!opts.logY || p.y > 0)),
+    opts.maxPointsPerSeries ?? Math.max(1, Math.floor(width / 2)),
   );
   const multi = new Set(finite.map((p) => p.series ?? '')).size > 1;
   const { spec } = compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: opts.title,
-    width: opts.width ?? 480,
+    width,
     height: opts.height ?? 240,
     background: 'white',
     data: { values: finite.map((p) => ({ x: p.x, y: p.y, series: p.series ?? opts.yTitle })) },
