@@ -171,12 +171,28 @@ describe('selfsup eval and maps on the LEWEL_B run', () => {
     expect(mass).toBeGreaterThanOrEqual(0);
     expect(mass).toBeLessThanOrEqual(100);
     expect(lift).toBeCloseTo(mass / area, 1);
+    const slots =
+      /^slots: (\d+) of (\d+) at 2x or more on the object; lift per slot from (\d+\.\d\d)x to (\d+\.\d\d)x, median (\d+\.\d\d)x$/m.exec(
+        r.stdout,
+      );
+    expect(slots, r.stdout).not.toBeNull();
 
     const json = await runCli(['maps', '--checkpoint', run(), '--out', out, '--backend', 'cpu', '--json']);
     expect(json.code, json.stderr).toBe(0);
     const j = JSON.parse(json.stdout);
     expect(j.grid).toBe(grid);
     expect((100 * j.massOnMask).toFixed(1)).toBe(mass.toFixed(1));
+    // The slot line is read off the JSON's per-slot masses.
+    const lifts = (j.perSlotMass as number[]).map((m) => m / j.areaFraction).sort((a, b) => a - b);
+    expect(Number(slots![2])).toBe(lifts.length);
+    expect(Number(slots![1])).toBe(lifts.filter((l) => l >= 2).length);
+    expect(Number(slots![3])).toBeCloseTo(lifts[0], 2);
+    expect(Number(slots![4])).toBeCloseTo(lifts[lifts.length - 1], 2);
+    const mid = lifts.length >> 1;
+    expect(Number(slots![5])).toBeCloseTo(
+      lifts.length % 2 ? lifts[mid] : (lifts[mid - 1] + lifts[mid]) / 2,
+      2,
+    );
     expect(existsSync(join(run(), 'maps'))).toBe(false); // --out was honoured
   });
 });

@@ -29,5 +29,5 @@ export {
   segmentationProbe,
 } from './seg';
 export type { SegProbeOptions, SegProbeResult } from './seg';
-export { evaluateAlignmentMaps, mapMassScore, maskCoverage, toMapsData } from './maps';
+export { evaluateAlignmentMaps, mapMassScore, maskCoverage, slotLifts, toMapsData } from './maps';
 export type { EvaluateMapsOptions, MapMassScore, MapsData, ObjectMask } from './maps';

@@ -28,6 +28,14 @@ export interface MapMassScore {
   images: number;
 }
 
+/**
+ * Each slot's lift (its mass on the object over the object's area): LEWEL's slots divide the
+ * image between them, so the mean lift mixes slots on the object with slots on the background.
+ */
+export function slotLifts(score: Pick<MapMassScore, 'perSlotMass' | 'areaFraction'>): number[] {
+  return score.perSlotMass.map((m) => m / score.areaFraction);
+}
+
 export function toMapsData(maps: MapsData | tf.Tensor4D): MapsData {
   if (maps instanceof tf.Tensor) {
     return { data: maps.dataSync() as Float32Array, shape: maps.shape as [number, number, number, number] };

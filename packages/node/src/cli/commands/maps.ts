@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { DatasetRegistration } from '@selfsup/core';
 import { resolveType } from '@selfsup/core';
-import { evaluateAlignmentMaps } from '@selfsup/core';
+import { evaluateAlignmentMaps, slotLifts } from '@selfsup/core';
 import { writeMapGrid } from '../../eval/map-grid';
 import { buildDatasets, evalTransform, openCheckpointSession } from '../session';
 
@@ -48,6 +48,12 @@ export async function mapsCommand(opts: MapsOptions): Promise<number> {
         `map mass on object: ${(100 * score.massOnMask).toFixed(1)}% vs object area ${(100 * score.areaFraction).toFixed(1)}%` +
           ` (lift ${score.lift.toFixed(2)}x over a uniform map, ${score.images} images)\n`,
       );
+      const lifts = slotLifts(score).sort((a, b) => a - b);
+      const onObject = lifts.filter((l) => l >= 2).length;
+      process.stdout.write(
+        `slots: ${onObject} of ${lifts.length} at 2x or more on the object; lift per slot from ` +
+          `${lifts[0].toFixed(2)}x to ${lifts[lifts.length - 1].toFixed(2)}x, median ${median(lifts).toFixed(2)}x\n`,
+      );
     } else {
       process.stdout.write('no object masks in these images: grid only, no score\n');
     }
@@ -55,4 +61,10 @@ export async function mapsCommand(opts: MapsOptions): Promise<number> {
   } finally {
     session.pipeline.dispose();
   }
+}
+
+/** The median of sorted values. */
+function median(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
