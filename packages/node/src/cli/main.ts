@@ -92,6 +92,7 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'probe / fine-tuning epochs', int('--epochs'))
     .option('--backend <name>', BACKEND_HELP)
     .option('--plugin <pkg>', PLUGIN_HELP, collect)
+    .option('--pixels', "knn: the raw-pixel kNN of the run's data (the baseline), not the network's")
     .option('--json', 'one JSON line')
     .action(run((kind: string, opts) => evalCommand(kind, opts)));
 

@@ -1,4 +1,4 @@
-import { extractMemoryAndQuery } from '@selfsup/core';
+import { extractMemoryAndQuery, extractPixelMemoryAndQuery } from '@selfsup/core';
 import { knnAccuracyAsync } from '@selfsup/core';
 import { linearProbeAsync } from '@selfsup/core';
 import { semiSupervised } from '@selfsup/core';
@@ -17,11 +17,16 @@ export interface EvalOptions {
   fraction?: number[];
   epochs?: number;
   json?: boolean;
+  /** knn only: the kNN of the raw (eval-transformed) pixels of the run's data instead of the network's. */
+  pixels?: boolean;
 }
 
 export async function evalCommand(kind: string, opts: EvalOptions): Promise<number> {
   if (!(EVAL_KINDS as readonly string[]).includes(kind)) {
     throw new Error(`eval ${kind}: expected one of ${EVAL_KINDS.join(', ')}`);
+  }
+  if (opts.pixels && kind !== 'knn') {
+    throw new Error(`eval ${kind}: --pixels is for eval knn (the raw-pixel kNN baseline)`);
   }
   const session = await openCheckpointSession(opts);
   const { config, located } = session;
@@ -35,7 +40,12 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
     const backbone = session.pipeline.method.backbone;
     const seed = config.train.seed;
     const results: Record<string, number> = {};
-    if (kind === 'knn' || kind === 'linear') {
+    if (opts.pixels) {
+      // The baseline needs no network: the same images, k and transform as the network's kNN.
+      const sets = { memory: splits.trainEval, query: splits.test };
+      const { memory, query } = await extractPixelMemoryAndQuery(sets, { transform });
+      results.knn_pixels_top1 = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
+    } else if (kind === 'knn' || kind === 'linear') {
       const sets = { memory: splits.trainEval, query: splits.test };
       const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
       if (kind === 'knn') results.knn_top1 = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
