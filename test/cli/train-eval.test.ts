@@ -150,6 +150,16 @@ describe('selfsup eval and maps on the LEWEL_B run', () => {
       checkpoint: final.checkpoint,
       knn_pixels_top1: final.knnPixels,
     });
+    // The baseline before any training: from the config alone, no checkpoint.
+    const config = join(run(), 'config.yaml');
+    const fromConfig = await runCli(['eval', 'knn', '-c', config, '--backend', 'cpu', '--pixels', '--json']);
+    expect(fromConfig.code, fromConfig.stderr).toBe(0);
+    expect(JSON.parse(fromConfig.stdout)).toEqual({ config, knn_pixels_top1: final.knnPixels });
+    const noCheckpoint = await runCli(['eval', 'knn', '-c', config, '--backend', 'cpu']);
+    expect(noCheckpoint.code).toBe(2);
+    expect(errorLines(noCheckpoint.stderr)).toEqual([
+      'selfsup: eval knn: --checkpoint is required (only eval knn --pixels can take -c FILE instead)',
+    ]);
     // No network in it: every method's run (same data, seed and k) ended with the same baseline.
     for (const dir of Object.values(runs))
       expect(JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8')).knnPixels, dir).toBe(final.knnPixels);

@@ -4,12 +4,21 @@ import { linearProbeAsync } from '@selfsup/core';
 import { semiSupervised } from '@selfsup/core';
 import { segmentationProbe } from '@selfsup/core';
 import type { Sample } from '@selfsup/core';
-import { buildDatasets, evalTransform, openCheckpointSession } from '../session';
+import {
+  buildDatasets,
+  configSource,
+  evalTransform,
+  loadConfig,
+  openCheckpointSession,
+  openSession,
+  type Session,
+} from '../session';
 
 export const EVAL_KINDS = ['knn', 'linear', 'semi', 'seg'] as const;
 
 export interface EvalOptions {
-  checkpoint: string;
+  /** Required, except for knn --pixels with a config (the baseline needs no network). */
+  checkpoint?: string;
   config?: string;
   set?: string[];
   backend?: string;
@@ -28,8 +37,8 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
   if (opts.pixels && kind !== 'knn') {
     throw new Error(`eval ${kind}: --pixels is for eval knn (the raw-pixel kNN baseline)`);
   }
-  const session = await openCheckpointSession(opts);
-  const { config, located } = session;
+  const session = await openEvalSession(kind, opts);
+  const { config } = session;
   try {
     const splits = await buildDatasets(session);
     if (!splits.trainEval || !splits.test) {
@@ -83,10 +92,30 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
       results.seg_mIoU = r.mIoU;
       results.seg_pixel_acc = r.pixelAcc;
     }
-    if (opts.json) process.stdout.write(`${JSON.stringify({ checkpoint: located.file, ...results })}\n`);
+    const source = session.located ? { checkpoint: session.located.file } : { config: opts.config };
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ...source, ...results })}\n`);
     else for (const [k, v] of Object.entries(results)) process.stdout.write(`${k}: ${v.toFixed(2)}\n`);
     return 0;
   } finally {
     session.pipeline.dispose();
   }
+}
+
+/** The checkpoint's session; for knn --pixels with a config and no checkpoint, the config's (untrained) one. */
+async function openEvalSession(
+  kind: string,
+  opts: EvalOptions,
+): Promise<Session & { located?: { file: string } }> {
+  if (opts.checkpoint !== undefined) return openCheckpointSession({ ...opts, checkpoint: opts.checkpoint });
+  if (!opts.pixels || opts.config === undefined) {
+    throw new Error(
+      `eval ${kind}: --checkpoint is required (only eval knn --pixels can take -c FILE instead)`,
+    );
+  }
+  const config = await loadConfig(opts.config, opts.set, opts.plugin);
+  return openSession(config, {
+    backend: opts.backend,
+    source: configSource(opts.config, opts.set),
+    configPath: opts.config,
+  });
 }
