@@ -191,7 +191,9 @@ describe('selfsup train --init-from', () => {
     ]);
     expect(errorLines(r.stderr), r.stderr).toEqual([]);
     expect(r.stderr).toContain(`init: the backbone from ${exported}: 36 tensors`);
-    expect(r.stdout).toMatch(/kNN top-1 \(k=5\): \d+\.\d\d% \(at --init-from: \d+\.\d\d%\)/);
+    expect(r.stdout).toMatch(
+      /kNN top-1 \(k=5\): \d+\.\d\d% \(at --init-from: \d+\.\d\d%, raw pixels: \d+\.\d\d%\)/,
+    );
     expect(JSON.parse(readFileSync(join(out, 'final.json'), 'utf8')).initFrom).toBe(exported);
   });
 

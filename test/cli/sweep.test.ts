@@ -70,6 +70,7 @@ describe('selfsup sweep (in-process)', () => {
       'epochs',
       'knn',
       'knn_untrained',
+      'knn_pixels',
       'knn_gain',
       'linear',
       'last_loss',
@@ -83,8 +84,10 @@ describe('selfsup sweep (in-process)', () => {
       expect(row[3]).toBe('done');
       expect(Number(row[5])).toBeCloseTo(f.knn, 2);
       expect(Number(row[6])).toBeCloseTo(f.knnUntrained, 2);
-      expect(Number(row[8])).toBeCloseTo(f.linear, 2);
-      expect(Number(row[9])).toBeCloseTo(f.lastLoss, 4);
+      expect(row[7]).toBe(f.knnPixels.toFixed(2));
+      expect(Number(row[8])).toBeCloseTo(f.knn - f.knnUntrained, 2);
+      expect(Number(row[9])).toBeCloseTo(f.linear, 2);
+      expect(Number(row[10])).toBeCloseTo(f.lastLoss, 4);
     }
 
     // Per combination: mean and sample std over the two seeds.
@@ -94,15 +97,34 @@ describe('selfsup sweep (in-process)', () => {
       ['optimizer.lr=0.06', '0.06', '0 1', '2'],
     ]);
     const col = (name: string) => summary[0].indexOf(name);
+    expect(summary[0].slice(4, 10)).toEqual([
+      'knn_mean',
+      'knn_std',
+      'knn_untrained_mean',
+      'knn_untrained_std',
+      'knn_pixels_mean',
+      'knn_pixels_std',
+    ]);
     for (const [i, lr] of ['0.03', '0.06'].entries()) {
-      const losses = [0, 1].map((s) => final(join(sweepDir, `optimizer.lr=${lr}__seed${s}`)).lastLoss);
-      const mean = (losses[0] + losses[1]) / 2;
-      const std = Math.abs(losses[0] - losses[1]) / Math.SQRT2;
-      expect(Number(summary[i + 1][col('last_loss_mean')])).toBeCloseTo(mean, 4);
-      expect(Number(summary[i + 1][col('last_loss_std')])).toBeCloseTo(std, 4);
+      const finals = [0, 1].map((s) => final(join(sweepDir, `optimizer.lr=${lr}__seed${s}`)));
+      for (const [column, key, digits] of [
+        ['last_loss', 'lastLoss', 4],
+        ['knn_pixels', 'knnPixels', 2],
+      ] as const) {
+        const values = finals.map((f) => f[key]);
+        const mean = (values[0] + values[1]) / 2;
+        const std = Math.abs(values[0] - values[1]) / Math.SQRT2;
+        // Printed to `digits` places: within half a unit of the last place (15.625 prints 15.63).
+        const printed = (name: string) => Number(summary[i + 1][col(name)]);
+        expect(Math.abs(printed(`${column}_mean`) - mean)).toBeLessThanOrEqual(0.5 * 10 ** -digits + 1e-9);
+        expect(Math.abs(printed(`${column}_std`) - std)).toBeLessThanOrEqual(0.5 * 10 ** -digits + 1e-9);
+      }
     }
     const md = read(sweepDir, 'sweep.md');
-    expect(md).toContain('| optimizer.lr | seeds done | kNN % | untrained kNN % | kNN gain |');
+    expect(md).toContain(
+      '| optimizer.lr | seeds done | kNN % | untrained kNN % | raw-pixel kNN % | kNN gain |',
+    );
+    expect(md).toContain('| run | status | epochs | kNN % | untrained | raw pixels | gain |');
     expect(md).toContain('| 0.03 | 2/2 |');
     expect(r.stdout.endsWith(md), r.stdout).toBe(true); // after each run's own score lines
     expect(isPng(join(sweepDir, 'sweep.png'))).toBe(true);
@@ -242,6 +264,51 @@ describe('selfsup sweep (in-process)', () => {
     expect(bare.code, bare.stderr).toBe(0);
     expect(read(copy, 'sweep.csv')).toBe(read(sweepDir, 'sweep.csv'));
     expect(read(copy, 'sweep-summary.csv')).toBe(read(sweepDir, 'sweep-summary.csv'));
+  });
+
+  it('runs from before the raw-pixel baseline (no knnPixels in final.json) leave its cells empty', async () => {
+    const old = join(dir, 'old-finals');
+    cpSync(sweepDir, old, { recursive: true });
+    for (const name of NAMES.slice(0, 3)) {
+      const older = final(join(old, name));
+      delete older.knnPixels;
+      writeFileSync(join(old, name, 'final.json'), `${JSON.stringify(older, null, 2)}\n`);
+    }
+    const r = await runCli(['sweep', '--collect', old]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = csvRows(read(old, 'sweep.csv'));
+    const pixels = rows[0].indexOf('knn_pixels');
+    expect(rows.slice(1).map((row) => row[pixels])).toEqual([
+      '',
+      '',
+      '',
+      final(join(sweepDir, NAMES[3])).knnPixels.toFixed(2),
+    ]);
+    // Per combination: lr=0.03 has no value at all, lr=0.06 the one seed that has it.
+    const summary = csvRows(read(old, 'sweep-summary.csv'));
+    const mean = summary[0].indexOf('knn_pixels_mean');
+    expect(summary.slice(1).map((row) => [row[mean], row[mean + 1]])).toEqual([
+      ['', ''],
+      [final(join(sweepDir, NAMES[3])).knnPixels.toFixed(2), ''],
+    ]);
+    const md = read(old, 'sweep.md');
+    const cells = (line: string) => line.slice(2, -2).split(' | ');
+    const lines = md.split('\n');
+    const pixelsColumn = (head: string, name: string) =>
+      cells(lines.find((l) => l.startsWith(head))!).indexOf(name);
+    const combo = pixelsColumn('| optimizer.lr |', 'raw-pixel kNN %');
+    expect(cells(lines.find((l) => l.startsWith('| 0.03 |'))!)[combo]).toBe('');
+    expect(cells(lines.find((l) => l.startsWith('| 0.06 |'))!)[combo]).toBe(
+      `${final(join(sweepDir, NAMES[3])).knnPixels.toFixed(2)} (1 seed)`,
+    );
+    const perRun = pixelsColumn('| run |', 'raw pixels');
+    expect(lines.filter((l) => l.startsWith('| optimizer.lr=')).map((l) => cells(l)[perRun])).toEqual([
+      '',
+      '',
+      '',
+      final(join(sweepDir, NAMES[3])).knnPixels.toFixed(2),
+    ]);
+    expect(md).not.toMatch(/undefined|NaN/);
   });
 });
 

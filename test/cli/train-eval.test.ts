@@ -90,10 +90,14 @@ describe('selfsup train on the cluttered dataset', () => {
       const linear = pctLine(r.stdout, /linear probe top-1/);
       expect(knn).toBeCloseTo(final.knn, 2);
       expect(linear).toBeCloseTo(final.linear, 2);
-      // The untrained network's kNN is printed beside it (16 queries: a multiple of 1/16).
-      const untrained = Number(/\(untrained network: ([\d.]+)%\)/.exec(r.stdout)?.[1]);
-      expect(untrained).toBeCloseTo(final.knnUntrained, 2);
-      expect((final.knnUntrained * 16) / 100).toBeCloseTo(Math.round((final.knnUntrained * 16) / 100), 9);
+      // The baselines are printed beside it: the untrained network's kNN and the raw pixels' (16
+      // queries: multiples of 1/16).
+      const baselines = /\(untrained network: ([\d.]+)%, raw pixels: ([\d.]+)%\)\n/.exec(r.stdout);
+      expect(baselines, r.stdout).not.toBeNull();
+      expect(Number(baselines![1])).toBeCloseTo(final.knnUntrained, 2);
+      expect(Number(baselines![2])).toBeCloseTo(final.knnPixels, 2);
+      for (const baseline of [final.knnUntrained, final.knnPixels])
+        expect((baseline * 16) / 100).toBeCloseTo(Math.round((baseline * 16) / 100), 9);
       // The final kNN uses the same frozen features as the monitor after the last epoch.
       expect(final.knn).toBe(metrics[1].knn);
     });
@@ -125,6 +129,46 @@ describe('selfsup eval and maps on the LEWEL_B run', () => {
     const early = await runCli(['eval', 'knn', '--checkpoint', first, '--backend', 'cpu', '--json']);
     expect(early.code, early.stderr).toBe(0);
     expect(JSON.parse(early.stdout)).toEqual({ checkpoint: first, knn_top1: metrics[0].knn });
+  });
+
+  it('eval knn --pixels prints the raw-pixel baseline the run ended with, the same for every method', async () => {
+    const final = JSON.parse(readFileSync(join(run(), 'final.json'), 'utf8'));
+    const pixels = await runCli(['eval', 'knn', '--checkpoint', run(), '--backend', 'cpu', '--pixels']);
+    expect(pixels.code, pixels.stderr).toBe(0);
+    expect(pixels.stdout).toBe(`knn_pixels_top1: ${final.knnPixels.toFixed(2)}\n`);
+    const json = await runCli([
+      'eval',
+      'knn',
+      '--checkpoint',
+      run(),
+      '--backend',
+      'cpu',
+      '--pixels',
+      '--json',
+    ]);
+    expect(JSON.parse(json.stdout)).toEqual({
+      checkpoint: final.checkpoint,
+      knn_pixels_top1: final.knnPixels,
+    });
+    // The baseline before any training: from the config alone, no checkpoint.
+    const config = join(run(), 'config.yaml');
+    const fromConfig = await runCli(['eval', 'knn', '-c', config, '--backend', 'cpu', '--pixels', '--json']);
+    expect(fromConfig.code, fromConfig.stderr).toBe(0);
+    expect(JSON.parse(fromConfig.stdout)).toEqual({ config, knn_pixels_top1: final.knnPixels });
+    const noCheckpoint = await runCli(['eval', 'knn', '-c', config, '--backend', 'cpu']);
+    expect(noCheckpoint.code).toBe(2);
+    expect(errorLines(noCheckpoint.stderr)).toEqual([
+      'selfsup: eval knn: --checkpoint is required (only eval knn --pixels can take -c FILE instead)',
+    ]);
+    // No network in it: every method's run (same data, seed and k) ended with the same baseline.
+    for (const dir of Object.values(runs))
+      expect(JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8')).knnPixels, dir).toBe(final.knnPixels);
+
+    const linear = await runCli(['eval', 'linear', '--checkpoint', run(), '--backend', 'cpu', '--pixels']);
+    expect(linear.code).toBe(2);
+    expect(errorLines(linear.stderr)).toEqual([
+      'selfsup: eval linear: --pixels is for eval knn (the raw-pixel kNN baseline)',
+    ]);
   });
 
   it('eval seg prints mIoU and pixel accuracy of the dense probe', async () => {

@@ -309,7 +309,7 @@ describe.skipIf(!hasTorchvision)('train --init-from a file torchvision wrote', (
     expect(r.stderr).toContain(
       `init: the backbone from ${state}: 120 tensors; the target network starts as a copy`,
     );
-    expect(r.stdout).toMatch(/\(at --init-from: \d+\.\d\d%\)/);
+    expect(r.stdout).toMatch(/\(at --init-from: \d+\.\d\d%, raw pixels: \d+\.\d\d%\)/);
     expect(JSON.parse(readFileSync(join(initDir, 'final.json'), 'utf8')).initFrom).toBe(state);
     // One LARS step moves the weights a little; the seed's own initialisation is far away.
     const tv = parseSafetensorsWithMetadata(readFileSync(state)).tensors.get('layer3.0.conv2.weight')!.data;

@@ -44,7 +44,7 @@ describe.skipIf(!webgpu.ok)('selfsup train --backend webgpu', () => {
     expect(r.stderr).toMatch(/epoch 1\/2 step 2 loss \d+\.\d{4} .* img\/s knn \d+\.\d\d%/);
     expect(r.stderr).toMatch(/epoch 2\/2 step 4 loss \d+\.\d{4} .* img\/s knn \d+\.\d\d%/);
     expect(r.stdout).toMatch(
-      /^kNN top-1 \(k=5\): \d+\.\d\d% \(untrained network: \d+\.\d\d%\)\nlinear probe top-1: \d+\.\d\d%\n$/,
+      /^kNN top-1 \(k=5\): \d+\.\d\d% \(untrained network: \d+\.\d\d%, raw pixels: \d+\.\d\d%\)\nlinear probe top-1: \d+\.\d\d%\n$/,
     );
 
     const metrics = readJsonLines(join(full, 'metrics.jsonl'));

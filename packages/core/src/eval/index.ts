@@ -8,6 +8,7 @@ export {
   sampleBatches,
 } from './features';
 export type { ExtractOptions, FeatureSet } from './features';
+export { extractPixelFeatures, extractPixelMemoryAndQuery } from './pixels';
 export { knnAccuracy, knnAccuracyAsync, knnPredict, knnPredictAsync, top1Percent, vote } from './knn';
 export type { KnnOptions } from './knn';
 export {

@@ -77,7 +77,10 @@ export function buildProgram(): Command {
   program
     .command('eval <kind>')
     .description(`evaluate a checkpoint: ${EVAL_KINDS.join(' | ')}`)
-    .requiredOption('--checkpoint <path>', 'checkpoint file, checkpoints/ folder or run folder')
+    .option(
+      '--checkpoint <path>',
+      'checkpoint file, checkpoints/ folder or run folder (required but with knn --pixels -c)',
+    )
     .option('-c, --config <file>', "config (default: the run's config.yaml)")
     .option('--set <key.path=value>', 'override a config key (repeatable)', collect)
     .option(
@@ -92,6 +95,10 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'probe / fine-tuning epochs', int('--epochs'))
     .option('--backend <name>', BACKEND_HELP)
     .option('--plugin <pkg>', PLUGIN_HELP, collect)
+    .option(
+      '--pixels',
+      "knn: the raw-pixel kNN of the run's data (the baseline), not the network's; with -c FILE needs no checkpoint",
+    )
     .option('--json', 'one JSON line')
     .action(run((kind: string, opts) => evalCommand(kind, opts)));
 

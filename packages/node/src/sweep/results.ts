@@ -18,6 +18,8 @@ export interface RunResult {
   epochs: number;
   knn?: number;
   knnUntrained?: number;
+  /** kNN of the raw pixels of the same images (absent in final.json of older runs). */
+  knnPixels?: number;
   linear?: number;
   lastLoss?: number;
   /** Best monitored kNN over the epochs, and its epoch. */
@@ -46,6 +48,7 @@ export interface CombinationSummary {
   done: number;
   knn?: Stat;
   knnUntrained?: Stat;
+  knnPixels?: Stat;
   /** kNN minus the same seed's untrained kNN. */
   gain?: Stat;
   linear?: Stat;
@@ -127,6 +130,7 @@ export async function readRun(
     epochs: metrics.length,
     knn: num(final?.knn),
     knnUntrained: num(final?.knnUntrained),
+    knnPixels: num(final?.knnPixels),
     linear: num(final?.linear),
     lastLoss: num(final?.lastLoss) ?? num(metrics.at(-1)?.loss),
     peakKnn,
@@ -161,6 +165,7 @@ export function summarise(runs: RunResult[]): CombinationSummary[] {
       done: done.length,
       knn: stat(done.map((r) => r.knn)),
       knnUntrained: stat(done.map((r) => r.knnUntrained)),
+      knnPixels: stat(done.map((r) => r.knnPixels)),
       gain: stat(
         done.map((r) =>
           r.knn !== undefined && r.knnUntrained !== undefined ? r.knn - r.knnUntrained : undefined,

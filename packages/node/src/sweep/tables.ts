@@ -39,6 +39,7 @@ export function runsCsv(res: SweepResults): string {
     'epochs',
     'knn',
     'knn_untrained',
+    'knn_pixels',
     'knn_gain',
     'linear',
     'last_loss',
@@ -54,6 +55,7 @@ export function runsCsv(res: SweepResults): string {
     String(r.epochs),
     fixed(r.knn),
     fixed(r.knnUntrained),
+    fixed(r.knnPixels),
     fixed(gainOf(r)),
     fixed(r.linear),
     fixed(r.lastLoss, 4),
@@ -69,6 +71,7 @@ export function summaryCsv(res: SweepResults): string {
   const stats: Array<[string, (c: CombinationSummary) => Stat | undefined, number]> = [
     ['knn', (c) => c.knn, 2],
     ['knn_untrained', (c) => c.knnUntrained, 2],
+    ['knn_pixels', (c) => c.knnPixels, 2],
     ['knn_gain', (c) => c.gain, 2],
     ['linear', (c) => c.linear, 2],
     ['last_loss', (c) => c.lastLoss, 4],
@@ -100,6 +103,7 @@ export function sweepMarkdown(res: SweepResults): string {
     'seeds done',
     'kNN %',
     'untrained kNN %',
+    'raw-pixel kNN %',
     'kNN gain',
     'linear %',
     'last loss',
@@ -110,6 +114,7 @@ export function sweepMarkdown(res: SweepResults): string {
     `${c.done}/${c.seeds.length}`,
     meanStd(c.knn),
     meanStd(c.knnUntrained),
+    meanStd(c.knnPixels),
     meanStd(c.gain, 2, true),
     meanStd(c.linear),
     meanStd(c.lastLoss, 4),
@@ -121,6 +126,7 @@ export function sweepMarkdown(res: SweepResults): string {
     'epochs',
     'kNN %',
     'untrained',
+    'raw pixels',
     'gain',
     'peak kNN (epoch)',
     'linear %',
@@ -136,6 +142,7 @@ export function sweepMarkdown(res: SweepResults): string {
     String(r.epochs),
     fixed(r.knn),
     fixed(r.knnUntrained),
+    fixed(r.knnPixels),
     signed(gainOf(r)),
     r.peakKnn === undefined ? '' : `${r.peakKnn.toFixed(2)} (${r.peakEpoch ?? '?'})`,
     fixed(r.linear),
@@ -166,7 +173,7 @@ export function sweepMarkdown(res: SweepResults): string {
   ].join('\n');
 }
 
-/** Bars of mean kNN (trained and untrained network) and linear probe per combination, with ± std whiskers. */
+/** Bars of mean kNN (trained network, untrained network, raw pixels) and linear probe per combination, with ± std whiskers. */
 export function sweepBars(res: SweepResults): BarPoint[] {
   const bars: BarPoint[] = [];
   for (const c of res.combinations) {
@@ -174,6 +181,10 @@ export function sweepBars(res: SweepResults): BarPoint[] {
     if (c.knnUntrained) {
       const { mean, std } = c.knnUntrained;
       bars.push({ label: c.name, series: 'untrained kNN', value: mean, error: std });
+    }
+    if (c.knnPixels) {
+      const { mean, std } = c.knnPixels;
+      bars.push({ label: c.name, series: 'raw-pixel kNN', value: mean, error: std });
     }
     if (c.linear)
       bars.push({ label: c.name, series: 'linear probe', value: c.linear.mean, error: c.linear.std });

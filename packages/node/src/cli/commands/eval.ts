@@ -1,15 +1,24 @@
-import { extractMemoryAndQuery } from '@selfsup/core';
+import { extractMemoryAndQuery, extractPixelMemoryAndQuery } from '@selfsup/core';
 import { knnAccuracyAsync } from '@selfsup/core';
 import { linearProbeAsync } from '@selfsup/core';
 import { semiSupervised } from '@selfsup/core';
 import { segmentationProbe } from '@selfsup/core';
 import type { Sample } from '@selfsup/core';
-import { buildDatasets, evalTransform, openCheckpointSession } from '../session';
+import {
+  buildDatasets,
+  configSource,
+  evalTransform,
+  loadConfig,
+  openCheckpointSession,
+  openSession,
+  type Session,
+} from '../session';
 
 export const EVAL_KINDS = ['knn', 'linear', 'semi', 'seg'] as const;
 
 export interface EvalOptions {
-  checkpoint: string;
+  /** Required, except for knn --pixels with a config (the baseline needs no network). */
+  checkpoint?: string;
   config?: string;
   set?: string[];
   backend?: string;
@@ -17,14 +26,19 @@ export interface EvalOptions {
   fraction?: number[];
   epochs?: number;
   json?: boolean;
+  /** knn only: the kNN of the raw (eval-transformed) pixels of the run's data instead of the network's. */
+  pixels?: boolean;
 }
 
 export async function evalCommand(kind: string, opts: EvalOptions): Promise<number> {
   if (!(EVAL_KINDS as readonly string[]).includes(kind)) {
     throw new Error(`eval ${kind}: expected one of ${EVAL_KINDS.join(', ')}`);
   }
-  const session = await openCheckpointSession(opts);
-  const { config, located } = session;
+  if (opts.pixels && kind !== 'knn') {
+    throw new Error(`eval ${kind}: --pixels is for eval knn (the raw-pixel kNN baseline)`);
+  }
+  const session = await openEvalSession(kind, opts);
+  const { config } = session;
   try {
     const splits = await buildDatasets(session);
     if (!splits.trainEval || !splits.test) {
@@ -35,7 +49,12 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
     const backbone = session.pipeline.method.backbone;
     const seed = config.train.seed;
     const results: Record<string, number> = {};
-    if (kind === 'knn' || kind === 'linear') {
+    if (opts.pixels) {
+      // The baseline needs no network: the same images, k and transform as the network's kNN.
+      const sets = { memory: splits.trainEval, query: splits.test };
+      const { memory, query } = await extractPixelMemoryAndQuery(sets, { transform });
+      results.knn_pixels_top1 = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
+    } else if (kind === 'knn' || kind === 'linear') {
       const sets = { memory: splits.trainEval, query: splits.test };
       const { memory, query } = await extractMemoryAndQuery(backbone, sets, { transform });
       if (kind === 'knn') results.knn_top1 = await knnAccuracyAsync(memory, query, { k: config.eval.knnK });
@@ -73,10 +92,30 @@ export async function evalCommand(kind: string, opts: EvalOptions): Promise<numb
       results.seg_mIoU = r.mIoU;
       results.seg_pixel_acc = r.pixelAcc;
     }
-    if (opts.json) process.stdout.write(`${JSON.stringify({ checkpoint: located.file, ...results })}\n`);
+    const source = session.located ? { checkpoint: session.located.file } : { config: opts.config };
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ...source, ...results })}\n`);
     else for (const [k, v] of Object.entries(results)) process.stdout.write(`${k}: ${v.toFixed(2)}\n`);
     return 0;
   } finally {
     session.pipeline.dispose();
   }
+}
+
+/** The checkpoint's session; for knn --pixels with a config and no checkpoint, the config's (untrained) one. */
+async function openEvalSession(
+  kind: string,
+  opts: EvalOptions,
+): Promise<Session & { located?: { file: string } }> {
+  if (opts.checkpoint !== undefined) return openCheckpointSession({ ...opts, checkpoint: opts.checkpoint });
+  if (!opts.pixels || opts.config === undefined) {
+    throw new Error(
+      `eval ${kind}: --checkpoint is required (only eval knn --pixels can take -c FILE instead)`,
+    );
+  }
+  const config = await loadConfig(opts.config, opts.set, opts.plugin);
+  return openSession(config, {
+    backend: opts.backend,
+    source: configSource(opts.config, opts.set),
+    configPath: opts.config,
+  });
 }

@@ -273,7 +273,7 @@ function trainArgs(
 async function describeDone(run: SweepRun, out: string): Promise<string> {
   const r = await readRun(join(out, run.name), run.name, run.combination, run.seed);
   const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
-  return `kNN ${pct(r.knn)} (untrained ${pct(r.knnUntrained)}), linear ${pct(r.linear)}`;
+  return `kNN ${pct(r.knn)} (untrained ${pct(r.knnUntrained)}, raw pixels ${pct(r.knnPixels)}), linear ${pct(r.linear)}`;
 }
 
 /** Runs one after another in this process: `selfsup train` exactly, with the run's --set values. */

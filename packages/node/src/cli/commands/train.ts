@@ -16,7 +16,7 @@ import {
   checkRunDirectory,
   resumeCheckpoint,
 } from '../train-checks';
-import { extractMemoryAndQuery } from '@selfsup/core';
+import { extractMemoryAndQuery, extractPixelMemoryAndQuery } from '@selfsup/core';
 import { knnAccuracyAsync } from '@selfsup/core';
 import { linearProbeAsync } from '@selfsup/core';
 import {
@@ -56,12 +56,14 @@ export interface FinalScores {
   linear?: number;
   /** kNN of the same backbone as initialised (same config and seed), before any training. */
   knnUntrained?: number;
+  /** kNN of the eval-transformed pixels themselves (same k, memory and query images): no network at all. */
+  knnPixels?: number;
 }
 
 /**
  * kNN (k from config) and a linear probe on frozen GAP features: the numbers a run ends with,
- * next to the kNN of the untrained network, which is what the training has to beat (on the
- * built-in dataset a random backbone is well above chance).
+ * next to the two baselines the training has to beat: the kNN of the untrained network (on the
+ * built-in dataset a random backbone is well above chance) and the kNN of the raw pixels.
  */
 export async function finalEvaluation(
   session: Session,
@@ -98,7 +100,9 @@ export async function finalEvaluation(
   } finally {
     untrained.dispose();
   }
-  return { knn, linear, knnUntrained };
+  const pixels = await extractPixelMemoryAndQuery(sets, { transform });
+  const knnPixels = await knnAccuracyAsync(pixels.memory, pixels.query, { k: config.eval.knnK });
+  return { knn, linear, knnUntrained, knnPixels };
 }
 
 export async function trainCommand(opts: TrainOptions): Promise<number> {
@@ -332,6 +336,7 @@ async function trainInFolder(
       knn: scores.knn,
       linear: scores.linear,
       knnUntrained: scores.knnUntrained,
+      knnPixels: scores.knnPixels,
       checkpoint: summary.lastCheckpoint,
       ...(opts.initFrom && { initFrom: opts.initFrom }),
       ...(skipped.length > 0 && { skippedImages: skipped }),
@@ -341,11 +346,15 @@ async function trainInFolder(
       new TextEncoder().encode(`${JSON.stringify(result, null, 2)}\n`),
     );
     const pct = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
+    const baselines = [
+      ...(scores.knnUntrained === undefined
+        ? []
+        : [`${initialise ? 'at --init-from' : 'untrained network'}: ${pct(scores.knnUntrained)}`]),
+      ...(scores.knnPixels === undefined ? [] : [`raw pixels: ${pct(scores.knnPixels)}`]),
+    ];
     process.stdout.write(
       `kNN top-1 (k=${config.eval.knnK}): ${pct(scores.knn)}` +
-        (scores.knnUntrained === undefined
-          ? ''
-          : ` (${initialise ? 'at --init-from' : 'untrained network'}: ${pct(scores.knnUntrained)})`) +
+        (baselines.length > 0 ? ` (${baselines.join(', ')})` : '') +
         `\nlinear probe top-1: ${pct(scores.linear)}\n`,
     );
     return 0;
