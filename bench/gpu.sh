@@ -60,10 +60,10 @@ else
   REPO="$(cd "$HERE/.." && pwd)"
   NODE="$(command -v node)" || { log "no node on PATH"; exit 1; }
   [[ -f "$REPO/packages/core/dist/cli.js" ]] || { log "not built: run npm run build in $REPO"; exit 1; }
-  BENCH=("$NODE" "$REPO/packages/core/bin/selfsup.js" bench --json)
+  BENCH=("$NODE" "$REPO/packages/node/bin/selfsup.js" bench --json)
   PROFILE=("$REPO/node_modules/.bin/vite-node" -c "$REPO/vitest.config.ts" "$REPO/bench/gpu/entry.ts" --profile)
   probe() {
-    "$NODE" "$REPO/packages/core/bin/selfsup.js" info --json |
+    "$NODE" "$REPO/packages/node/bin/selfsup.js" info --json |
       "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const b of JSON.parse(s).backends)console.log(JSON.stringify(b))})'
   }
   TORCH_STEP="${TORCH_BENCH_DIR:-$REPO/../shared/bench}/torch_step.py"

@@ -210,7 +210,15 @@ export interface ProfileResult {
   kernels: 'selfsup' | 'stock';
   variants: Record<
     Variant,
-    { step_s: number; steps_s: number[]; programs?: number; kernels: number; kernel_ms: number; loss: number }
+    {
+      step_s: number;
+      steps_s: number[];
+      programs?: number;
+      kernels: number;
+      kernel_ms: number;
+      /** The last round's: the stand-ins' steps alter the weights, so it is no training result. */
+      loss: number;
+    }
   >;
   groups: Record<
     string,
@@ -437,9 +445,10 @@ function sumOf(records: KernelRecord[]): KernelTotals {
  * are the generic step's with the group's taken out (same order, same shapes), up to what
  * changes from one step to the next (MoCo's queue slices move with its pointer): the longest
  * common subsequence by name and shapes matches them, and the generic records left over are the
- * group's. The group's own kernel names (a backend's fused kernels, and the stand-ins) always
- * belong to it. `misses`: stand-in records left unmatched (0 when the steps differ only by the
- * group).
+ * group's, except one of the same name as a stand-in record left unmatched (the same kernel at
+ * other shapes). The group's own kernel names (a backend's fused kernels, and the stand-ins)
+ * always belong to it. `misses`: stand-in records left unmatched with no such partner (0 when
+ * the steps differ only by the group).
  */
 function groupRecords(
   generic: KernelRecord[],
@@ -470,23 +479,39 @@ function groupRecords(
       lcs[k] = a[i] === b[j] ? lcs[k + m + 2] + 1 : Math.max(lcs[k + m + 1], lcs[k + 1]);
     }
   }
-  const records = generic.filter((r) => groupKernels.has(r.name));
-  let misses = 0;
+  const own = generic.filter((r) => groupKernels.has(r.name));
+  // Left-over generic records (index into g) and unmatched stand-in records (with the generic
+  // index where they fell).
+  const left: number[] = [];
+  const missed: Array<{ at: number; name: string }> = [];
+  const bFree = free.filter((r) => !groupKernels.has(r.name));
   let i = 0;
   let j = 0;
-  while (i < n) {
+  while (i < n || j < m) {
     const k = i * (m + 1) + j;
-    if (j < m && a[i] === b[j]) {
+    if (i < n && j < m && a[i] === b[j]) {
       i++;
       j++;
-    } else if (j >= m || lcs[k + m + 1] >= lcs[k + 1]) {
-      records.push(g[i++]);
+    } else if (i < n && (j >= m || lcs[k + m + 1] >= lcs[k + 1])) {
+      left.push(i++);
     } else {
-      misses++;
-      j++;
+      missed.push({ at: i, name: bFree[j++].name });
     }
   }
-  return { records, misses: misses + (m - j) };
+  // A kernel both steps ran with other shapes (a queue slice at another pointer) is not the
+  // group's: pair each unmatched stand-in record with the nearest left-over one of its name.
+  const paired = new Set<number>();
+  let misses = 0;
+  for (const miss of missed) {
+    let best = -1;
+    for (const x of left) {
+      if (paired.has(x) || g[x].name !== miss.name) continue;
+      if (best < 0 || Math.abs(x - miss.at) < Math.abs(best - miss.at)) best = x;
+    }
+    if (best >= 0) paired.add(best);
+    else misses++;
+  }
+  return { records: [...own, ...left.filter((x) => !paired.has(x)).map((x) => g[x])], misses };
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -496,12 +521,12 @@ const pct = (x: number | undefined) =>
 function table(r: ProfileResult): string[] {
   const out = [
     `${r.method} on ${r.backend}${r.device ? ` (${r.device})` : ''}, width ${r.width}, ${r.res} px, batch ${r.batch}, ${r.kernels} kernels; kernel times: ${r.kernel_timer}`,
-    `  variant   step_s (median of ${r.rounds})  programs  kernels  kernel_ms  loss`,
+    `  variant   step_s (median of ${r.rounds})  programs  kernels  kernel_ms`,
   ];
   for (const v of VARIANTS) {
     const x = r.variants[v];
     out.push(
-      `  ${v.padEnd(8)}  ${x.step_s.toFixed(3).padStart(10)}  ${String(x.programs ?? '-').padStart(16)}  ${String(x.kernels).padStart(7)}  ${x.kernel_ms.toFixed(1).padStart(9)}  ${x.loss.toPrecision(5)}`,
+      `  ${v.padEnd(8)}  ${x.step_s.toFixed(3).padStart(10)}  ${String(x.programs ?? '-').padStart(16)}  ${String(x.kernels).padStart(7)}  ${x.kernel_ms.toFixed(1).padStart(9)}`,
     );
   }
   out.push('  group                     kernels  kernel_ms  of kernel time  step saved (A/B)  of step');

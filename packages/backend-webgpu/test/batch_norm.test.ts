@@ -1,7 +1,8 @@
 /**
  * The webgpu BatchNorm training kernels (src/kernels/batch_norm.ts) against core's op chain on
  * the same backend: outputs, the three gradients and the running statistics of one training
- * step, at shapes with rows below, at and above the reductions' 256 threads and with 2-D input.
+ * step, with columns summed by one thread (up to 1024 rows, 2-D input as the heads' BatchNorm1d)
+ * and by workgroups of 64 (2304 rows) and 256 threads (4608 rows).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm, SeededRng, backendHasKernel, BATCH_NORM_TRAIN, tf } from '@selfsup/core';
@@ -81,6 +82,9 @@ describe.skipIf(!webgpu.ok)('webgpu BatchNorm training kernels', () => {
     [2, 8, 8, 16],
     [37, 7],
     [3, 17, 19, 5],
+    [4, 24, 24, 6],
+    [2, 48, 48, 3],
+    [8, 1024],
   ]) {
     it(`equal core's op chain on webgpu, x [${shape}]`, async () => {
       const rng = new SeededRng(shape.reduce((a, b) => a * 31 + b, 7));

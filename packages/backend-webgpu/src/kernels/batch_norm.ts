@@ -2,13 +2,17 @@
  * BatchNorm training forward and backward as WebGPU programs (core's BATCH_NORM_TRAIN /
  * BATCH_NORM_TRAIN_GRAD), for the 'webgpu' backend. The op chain they replace runs 11
  * dispatches forward (each Mean over the non-channel axes is a transpose and a reduction) and
- * 15 backward; a training step of ResNet-18 runs ~90 of these layers, which made BatchNorm
+ * 14 backward; a BYOL step runs 86 forward and 44 backward calls, which made BatchNorm
  * ~40% of a step's dispatches (bench/gpu/profile.ts). Here: forward 2 programs plus 3 [C]
  * copies (tfjs programs have one output each), backward 2 plus 2.
  *
- * Statistics are per channel over x viewed as [rows, C], one workgroup per channel, two passes
- * (mean, then the mean of squared deviations) as the op chain computes them. The reductions sum
- * per thread, then in a tree over the workgroup.
+ * Statistics are per channel over x viewed as [rows, C], in two passes (mean, then the mean of
+ * squared deviations) as the op chain computes them. Short columns (rows <= 1024: the heads'
+ * BatchNorm1d over a batch, small images) take one thread per channel, adjacent threads reading
+ * adjacent channels, no barriers; long ones one workgroup per channel, each thread summing a
+ * strided part, then a tree over the workgroup (256 threads from 4096 rows, else 64, as tfjs's
+ * reductions). One workgroup of 256 per channel everywhere made the heads' BatchNorm1d (C = 1024,
+ * 4-64 rows) 6x slower than the op chain on SwiftShader.
  */
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '@selfsup/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -37,8 +41,12 @@ export interface WebGpuProgram {
   getUserCode(): string;
 }
 
-/** Threads per channel in the reductions. */
-const REDUCE_THREADS = 256;
+/** Up to this many rows a column is summed by one thread. */
+const COLUMN_ROWS = 1024;
+
+/** Threads per channel when a workgroup sums a column. */
+const treeThreads = (rows: number) => (rows >= 4096 ? 256 : 64);
+
 /** Threads per workgroup in the element-wise programs. */
 const ELEMENTWISE_THREADS = 64;
 
@@ -49,55 +57,121 @@ function asRows(t: TensorInfo, C: number): TensorInfo {
 }
 
 /** The tree reduction of `partial` over the workgroup, in uniform control flow; result in partial[0]. */
-const treeReduce = `
+const treeReduce = (threads: number) => `
   workgroupBarrier();
-  for (var stride = ${REDUCE_THREADS / 2}; stride > 0; stride = stride / 2) {
+  for (var stride = ${threads / 2}; stride > 0; stride = stride / 2) {
     if (lid < stride) {
       partial[lid] = partial[lid] + partial[lid + stride];
     }
     workgroupBarrier();
   }`;
 
-/** Per channel: [mean, biased variance, 1 / sqrt(variance + eps)] as a [3, C] tensor. */
-function statsProgram(rows: number, C: number): WebGpuProgram {
+/**
+ * A per-channel reduction program over [rows, C] inputs: `setup` runs once per channel c; each
+ * pass k adds up `term` over rows r (element j = r * C + c) into `total${k}`, then runs `then`
+ * (which later passes may use); `finish` writes the result.
+ */
+function columnReduction(
+  key: string,
+  rows: number,
+  C: number,
+  outRows: number,
+  variableNames: string[],
+  setup: string,
+  passes: Array<{ term: string; then?: string }>,
+  finish: string,
+): WebGpuProgram {
+  const uniforms = 'rows : i32,';
+  if (rows <= COLUMN_ROWS) {
+    const threads = ELEMENTWISE_THREADS;
+    const body = passes
+      .map(
+        ({ term, then }, k) => `
+          var total${k} = 0.0;
+          for (var r = 0; r < rows; r = r + 1) {
+            let j = r * C + c;
+            total${k} = total${k} + (${term});
+          }
+          ${then ?? ''}`,
+      )
+      .join('');
+    return {
+      outputShape: [outRows, C],
+      shaderKey: `${key}_column`,
+      dispatchLayout: { x: [0, 1] },
+      dispatch: [Math.ceil(C / threads), 1, 1],
+      variableNames,
+      workgroupSize: [threads, 1, 1],
+      uniforms,
+      getUserCode: () => `
+      fn main(index : i32) {
+        let C = uniforms.outShape[1];
+        let c = i32(globalId.x);
+        let rows = uniforms.rows;
+        if (c < C) {
+          ${setup}
+          ${body}
+          ${finish}
+        }
+      }`,
+    };
+  }
+  const threads = treeThreads(rows);
+  const body = passes
+    .map(
+      ({ term, then }, k) => `
+        var s${k} = 0.0;
+        for (var r = lid; r < rows; r = r + ${threads}) {
+          let j = r * C + c;
+          s${k} = s${k} + (${term});
+        }
+        partial[lid] = s${k};
+        ${treeReduce(threads)}
+        let total${k} = partial[0];
+        ${then ?? ''}
+        workgroupBarrier();`,
+    )
+    .join('');
   return {
-    outputShape: [3, C],
-    shaderKey: `selfsupBatchNormStats_${REDUCE_THREADS}`,
+    outputShape: [outRows, C],
+    shaderKey: `${key}_tree${threads}`,
     dispatchLayout: { x: [0, 1] },
     dispatch: [C, 1, 1],
-    variableNames: ['x'],
-    workgroupSize: [REDUCE_THREADS, 1, 1],
-    uniforms: 'rows : i32, eps : f32,',
+    variableNames,
+    workgroupSize: [threads, 1, 1],
+    uniforms,
     getUserCode: () => `
-      var<workgroup> partial : array<f32, ${REDUCE_THREADS}>;
+      var<workgroup> partial : array<f32, ${threads}>;
       fn main(index : i32) {
         let c = i32(workgroupId.x);
-        let C = uniforms.xShape[1];
+        let C = uniforms.outShape[1];
         let rows = uniforms.rows;
         let lid = i32(localId.x);
-        var s = 0.0;
-        for (var r = lid; r < rows; r = r + ${REDUCE_THREADS}) {
-          s = s + x[r * C + c];
-        }
-        partial[lid] = s;
-        ${treeReduce}
-        let mean = partial[0] / f32(rows);
-        workgroupBarrier();
-        var q = 0.0;
-        for (var r = lid; r < rows; r = r + ${REDUCE_THREADS}) {
-          let d = x[r * C + c] - mean;
-          q = q + d * d;
-        }
-        partial[lid] = q;
-        ${treeReduce}
+        ${setup}
+        ${body}
         if (lid == 0) {
-          let variance = partial[0] / f32(rows);
-          result[c] = mean;
-          result[C + c] = variance;
-          result[2 * C + c] = inverseSqrt(variance + uniforms.eps);
+          ${finish}
         }
       }`,
   };
+}
+
+/** Per channel: [mean, biased variance, 1 / sqrt(variance + eps)] as a [3, C] tensor. */
+function statsProgram(rows: number, C: number): WebGpuProgram {
+  const program = columnReduction(
+    'selfsupBatchNormStats',
+    rows,
+    C,
+    3,
+    ['x'],
+    '',
+    [{ term: 'x[j]', then: 'let mean = total0 / f32(rows);' }, { term: '(x[j] - mean) * (x[j] - mean)' }],
+    `let variance = total1 / f32(rows);
+          result[c] = mean;
+          result[C + c] = variance;
+          result[2 * C + c] = inverseSqrt(variance + uniforms.eps);`,
+  );
+  return { ...program, uniforms: `${program.uniforms} eps : f32,` };
 }
 
 /** Element-wise over [rows, C]: `body` sets `value` from index i and channel c. */
@@ -200,42 +274,17 @@ export const batchNormTrain: KernelFunc = ({ inputs, backend, attrs }) => {
 
 /** Per channel: [sum(dy), sum(dy * xhat)] as a [2, C] tensor, xhat = (x - mean) * invStd. */
 function gradSumsProgram(rows: number, C: number): WebGpuProgram {
-  return {
-    outputShape: [2, C],
-    shaderKey: `selfsupBatchNormGradSums_${REDUCE_THREADS}`,
-    dispatchLayout: { x: [0, 1] },
-    dispatch: [C, 1, 1],
-    variableNames: ['dy', 'x', 'mean', 'invStd'],
-    workgroupSize: [REDUCE_THREADS, 1, 1],
-    uniforms: 'rows : i32,',
-    getUserCode: () => `
-      var<workgroup> partial : array<f32, ${REDUCE_THREADS}>;
-      fn main(index : i32) {
-        let c = i32(workgroupId.x);
-        let C = uniforms.xShape[1];
-        let rows = uniforms.rows;
-        let lid = i32(localId.x);
-        let m = mean[c];
-        let inv = invStd[c];
-        var s = 0.0;
-        var t = 0.0;
-        for (var r = lid; r < rows; r = r + ${REDUCE_THREADS}) {
-          let g = dy[r * C + c];
-          s = s + g;
-          t = t + g * ((x[r * C + c] - m) * inv);
-        }
-        partial[lid] = s;
-        ${treeReduce}
-        let dBeta = partial[0];
-        workgroupBarrier();
-        partial[lid] = t;
-        ${treeReduce}
-        if (lid == 0) {
-          result[c] = dBeta;
-          result[C + c] = partial[0];
-        }
-      }`,
-  };
+  return columnReduction(
+    'selfsupBatchNormGradSums',
+    rows,
+    C,
+    2,
+    ['dy', 'x', 'mean', 'invStd'],
+    'let m = mean[c];\n        let inv = invStd[c];',
+    [{ term: 'dy[j]' }, { term: 'dy[j] * ((x[j] - m) * inv)' }],
+    `result[c] = total0;
+          result[C + c] = total1;`,
+  );
 }
 
 export const batchNormTrainGrad: KernelFunc = ({ inputs, backend }) => {
