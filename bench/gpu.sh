@@ -8,8 +8,14 @@
 # needs nothing else: it unpacks the Node binary, uses the pack's Vulkan loader when the machine
 # has none, and names NVIDIA's Vulkan driver when its ICD file is missing.
 #
+# After the benchmark runs, bench/gpu/profile.ts profiles each method on webgpu (kernels by name
+# with their GPU times where the adapter has 'timestamp-query', and the share of BatchNorm and L2
+# normalise with an A/B upper bound of what fused kernels save): one {"profile": ...} JSON line
+# per run on stdout, its table on stderr.
+#
 # Usage: bash gpu.sh   (results on stdout, progress on stderr)
 #   GPU_BENCH_SHAPES    "WxRxB[xSTEPS] ..." (default "16x32x64x5 64x96x256x3")
+#   GPU_PROFILE_SHAPES  "WxRxB[xROUNDS] ..." for the profiles (default "16x32x64x3 64x96x256x2"; "" for none)
 #   GPU_BENCH_METHODS   (default "byol moco lewel_b lewel_m")
 #   GPU_BENCH_RUNS      which peers run (default "webgpu node-gpu torch")
 #   GPU_BENCH_BUDGET_S  stop starting runs after this many seconds (default 450: done in < 8 min)
@@ -20,6 +26,7 @@
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SHAPES="${GPU_BENCH_SHAPES:-16x32x64x5 64x96x256x3}"
+PROFILE_SHAPES="${GPU_PROFILE_SHAPES-16x32x64x3 64x96x256x2}"
 METHODS="${GPU_BENCH_METHODS:-byol moco lewel_b lewel_m}"
 RUNS="${GPU_BENCH_RUNS:-webgpu node-gpu torch}"
 BUDGET="${GPU_BENCH_BUDGET_S:-450}"
@@ -45,6 +52,7 @@ if [[ -f "$HERE/selfsup-bench.mjs" ]]; then
     chmod +x "$NODE"
   fi
   BENCH=("$NODE" "$HERE/selfsup-bench.mjs")
+  PROFILE=("$NODE" "$HERE/selfsup-bench.mjs" --profile)
   probe() { "$NODE" "$HERE/selfsup-bench.mjs" --probe; }
   TORCH_STEP="$HERE/torch_step.py"
 else
@@ -52,9 +60,10 @@ else
   REPO="$(cd "$HERE/.." && pwd)"
   NODE="$(command -v node)" || { log "no node on PATH"; exit 1; }
   [[ -f "$REPO/packages/core/dist/cli.js" ]] || { log "not built: run npm run build in $REPO"; exit 1; }
-  BENCH=("$NODE" "$REPO/packages/core/bin/selfsup.js" bench --json)
+  BENCH=("$NODE" "$REPO/packages/node/bin/selfsup.js" bench --json)
+  PROFILE=("$REPO/node_modules/.bin/vite-node" -c "$REPO/vitest.config.ts" "$REPO/bench/gpu/entry.ts" --profile)
   probe() {
-    "$NODE" "$REPO/packages/core/bin/selfsup.js" info --json |
+    "$NODE" "$REPO/packages/node/bin/selfsup.js" info --json |
       "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const b of JSON.parse(s).backends)console.log(JSON.stringify(b))})'
   }
   TORCH_STEP="${TORCH_BENCH_DIR:-$REPO/../shared/bench}/torch_step.py"
@@ -129,6 +138,8 @@ run() {
   local t0=$SECONDS out
   if out="$(timeout "$RUN_TIMEOUT" "$@" 2>"$TMP/err")"; then
     grep '^{' <<<"$out"
+    # A profile's table (the lines after its progress lines).
+    [[ "$what" == profile* ]] && grep -v '^backend:\|: warm-up\|: profiled\|: round' "$TMP/err" >&2
     log "$what: $((SECONDS - t0)) s"
   else
     log "FAIL $what (exit $?, $((SECONDS - t0)) s): $(grep -v '^\s*$' "$TMP/err" | tail -3 | tr '\n' ' ')"
@@ -148,6 +159,16 @@ for shape in $SHAPES; do
       run "$m torch-cuda ${width}x${res}x${batch}" python3 "$TORCH_STEP" --method "$m" --width "$width" \
         --res "$res" --batch "$batch" --steps "$steps" --threads 4 --device cuda
     fi
+  done
+done
+for shape in $PROFILE_SHAPES; do
+  [[ " $RUNS " == *" webgpu "* && -n "${AVAILABLE[webgpu]:-}" ]] || break
+  IFS=x read -r width res batch rounds <<<"$shape"
+  rounds="${rounds:-3}"
+  log "profile shape: width $width, ${res} px, batch $batch, $rounds rounds"
+  for m in $METHODS; do
+    run "profile $m webgpu ${width}x${res}x${batch}" "${PROFILE[@]}" --method "$m" --backend webgpu \
+      --width "$width" --res "$res" --batch "$batch" --rounds "$rounds"
   done
 done
 log "done in $SECONDS s"

@@ -5,8 +5,12 @@
  *
  *   node selfsup-bench.mjs --method lewel_b --backend webgpu --width 16 --res 32 --batch 64 --steps 5
  *   node selfsup-bench.mjs --probe     # one JSON line per backend: available, reason, device
+ *   node selfsup-bench.mjs --profile --method byol --backend webgpu [--rounds 3] [--kernels stock] [shape]
  *
- * Prints the JSON line of `selfsup bench --json` (shared/bench/torch_step.py's fields).
+ * Prints the JSON line of `selfsup bench --json` (shared/bench/torch_step.py's fields); with
+ * --profile, one JSON line of ./profile.ts (kernels by name, BatchNorm and L2-normalise shares,
+ * their A/B upper bounds) and its table on stderr. From the repo, without the pack:
+ *   npx vite-node -c vitest.config.ts bench/gpu/entry.ts -- --profile --method byol --backend webgpu
  */
 import { parseArgs } from 'node:util';
 import {
@@ -19,9 +23,10 @@ import { runBench } from '@selfsup/node';
 import { byolPlugin } from '@selfsup/plugin-byol';
 import { mocoPlugin } from '@selfsup/plugin-moco';
 import { lewelPlugin } from '@selfsup/plugin-lewel';
-import { wasmBackendPlugin } from '@selfsup/backend-wasm';
+import { unregisterTrainingKernels, wasmBackendPlugin } from '@selfsup/backend-wasm';
 import { nodeBackendPlugin } from '@selfsup/backend-node';
-import { webgpuBackendPlugin } from '@selfsup/backend-webgpu';
+import { unregisterWebGpuTrainingKernels, webgpuBackendPlugin } from '@selfsup/backend-webgpu';
+import { runProfile } from './profile';
 
 const plugins = [
   byolPlugin,
@@ -50,6 +55,9 @@ async function main(): Promise<number> {
       steps: { type: 'string' },
       threads: { type: 'string' },
       probe: { type: 'boolean' },
+      profile: { type: 'boolean' },
+      rounds: { type: 'string' },
+      kernels: { type: 'string' },
     },
   });
   const registry = createRegistryContainer(plugins);
@@ -67,6 +75,27 @@ async function main(): Promise<number> {
     ...(threads !== undefined && { threads }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
+  if (a.profile) {
+    const kernels = a.kernels ?? 'selfsup';
+    if (kernels !== 'selfsup' && kernels !== 'stock')
+      throw new Error(`--kernels selfsup|stock, got ${kernels}`);
+    // stock: the backend without selfsup's kernels (core's op chains where tfjs has none).
+    if (kernels === 'stock' && backend.name === 'webgpu') unregisterWebGpuTrainingKernels();
+    if (kernels === 'stock' && backend.name === 'wasm') unregisterTrainingKernels();
+    const result = await runProfile(
+      {
+        method: a.method,
+        width: int('width', a.width, 16),
+        res: int('res', a.res, 32),
+        batch: int('batch', a.batch, 64),
+        rounds: int('rounds', a.rounds, 3),
+        kernels,
+      },
+      { plugins, registry, backend },
+    );
+    process.stdout.write(`${JSON.stringify({ profile: result })}\n`);
+    return 0;
+  }
   return runBench(
     {
       method: a.method,

@@ -9,6 +9,11 @@ export {
   formatAdapter,
   releaseWebGpu,
 } from './provider';
+export {
+  registerWebGpuTrainingKernels,
+  unregisterWebGpuTrainingKernels,
+  webgpuTrainingKernels,
+} from './kernels';
 export type { AdapterDescription, WebGpuAvailability } from './provider';
 export type { GpuAdapterInfoLike, GpuAdapterLike, GpuDeviceLike, GpuLike } from './gpu-types';
 

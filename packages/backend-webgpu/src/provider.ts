@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendAvailability, BackendProvider } from '@selfsup/core';
 import type { GpuAdapterInfoLike, GpuAdapterLike, GpuDeviceLike, GpuLike } from './gpu-types';
 import type { ChildProbe } from './node-gpu';
+import { registerWebGpuTrainingKernels } from './kernels';
 
 /** The tfjs backend name tfjs-backend-webgpu's kernels are registered under. */
 export const WEBGPU_BACKEND = 'webgpu';
@@ -115,6 +116,7 @@ function gpu(): Promise<GpuHandle> {
 function loadTfjsWebgpu(): Promise<TfjsWebgpuModule> {
   tfjsWebgpu ??= (async () => {
     const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as TfjsWebgpuModule;
+    registerWebGpuTrainingKernels();
     if (tf.findBackendFactory(WEBGPU_BACKEND) != null && tf.engine().registry[WEBGPU_BACKEND] == null) {
       tf.removeBackend(WEBGPU_BACKEND);
     }

@@ -1,4 +1,5 @@
 import { tf } from '../tf';
+import { L2_NORMALIZE, L2_NORMALIZE_GRAD, backendHasKernel } from './kernels';
 
 /**
  * x / max(||x||_2 over `axis`, eps), as torch.nn.functional.normalize, with a hand-written
@@ -8,6 +9,8 @@ import { tf } from '../tf';
  */
 export function normalizeL2<T extends tf.Tensor>(x: T, axis = -1, eps = 1e-12): T {
   const ax = axis < 0 ? x.rank + axis : axis;
+  if (backendHasKernel(L2_NORMALIZE) && backendHasKernel(L2_NORMALIZE_GRAD))
+    return fusedNormalizeL2(x, ax, eps);
   const fn = tf.customGrad((xIn, save) => {
     const input = xIn as tf.Tensor;
     const norm = tf.sqrt(tf.sum(tf.square(input), ax, true));
@@ -23,6 +26,22 @@ export function normalizeL2<T extends tf.Tensor>(x: T, axis = -1, eps = 1e-12): 
         const s = tf.mul(tf.sum(tf.mul(dy, ys), ax, true), o);
         return tf.div(tf.sub(dy, tf.mul(ys, s)), n);
       },
+    };
+  });
+  return (fn as unknown as (t: tf.Tensor) => T)(x);
+}
+
+/** normalizeL2 through the backend's L2_NORMALIZE kernels (see ./kernels). */
+function fusedNormalizeL2<T extends tf.Tensor>(x: T, axis: number, eps: number): T {
+  const attrs = { axis, eps } as unknown as tf.NamedAttrMap;
+  const fn = tf.customGrad((xIn, save) => {
+    // norm is not returned: the customGrad scope disposes it after save keeps its copy.
+    const [y, norm] = tf.engine().runKernel(L2_NORMALIZE, { x: xIn as tf.Tensor }, attrs) as tf.Tensor[];
+    (save as tf.GradSaveFunc)([y, norm]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(L2_NORMALIZE_GRAD, { dy, y: saved[0], norm: saved[1] }, attrs) as tf.Tensor,
     };
   });
   return (fn as unknown as (t: tf.Tensor) => T)(x);

@@ -7,5 +7,11 @@ export type { TokenwiseMLPOptions } from './heads';
 export { ResNet, RESNET_PRESETS, resnetWidths } from './resnet';
 export type { ResNetOptions, ResNetStem, BlockKind } from './resnet';
 export { kaimingNormalFanOut, torchDefaultUniform } from './init';
-export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, backendHasKernel } from './kernels';
+export {
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  L2_NORMALIZE,
+  L2_NORMALIZE_GRAD,
+  backendHasKernel,
+} from './kernels';
 export { normalizeL2, stopGradient } from './functional';

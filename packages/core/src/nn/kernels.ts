@@ -14,6 +14,16 @@ import { tf } from '../tf';
 export const BATCH_NORM_TRAIN = 'SelfsupBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'SelfsupBatchNormTrainGrad';
 
+/**
+ * L2_NORMALIZE: inputs {x}, attrs {axis (non-negative), eps}; outputs [y = x / max(norm, eps),
+ *   norm = ||x||_2 over axis, kept as a size-1 axis].
+ * L2_NORMALIZE_GRAD: inputs {dy, y, norm}, attrs {axis, eps}; output dx =
+ *   (dy - y * sum(dy * y) * [norm >= eps]) / max(norm, eps).
+ * No backend registers them yet; normalizeL2 dispatches to them when one does.
+ */
+export const L2_NORMALIZE = 'SelfsupL2Normalize';
+export const L2_NORMALIZE_GRAD = 'SelfsupL2NormalizeGrad';
+
 /** Whether the active backend registered the kernel `name`. */
 export function backendHasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) != null;

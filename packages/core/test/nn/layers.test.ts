@@ -1,6 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf';
-import { BatchNorm, Conv2d, Linear, MaxPool2d, normalizeL2, stopGradient } from '../../src/nn';
+import {
+  BatchNorm,
+  Conv2d,
+  L2_NORMALIZE,
+  L2_NORMALIZE_GRAD,
+  Linear,
+  MaxPool2d,
+  normalizeL2,
+  stopGradient,
+} from '../../src/nn';
 import { SeededRng } from '../../src/util/random';
 
 const EPS = 1e-5;
@@ -348,6 +357,122 @@ describe('MaxPool2d', () => {
     expect(new Set(values(y))).toEqual(new Set([-3]));
     y.dispose();
   });
+});
+
+/**
+ * A backend's L2_NORMALIZE pair, written out on the cpu backend's arrays (rows of `inner` values
+ * strided by `inner`: the layout of axis `axis`), to check that normalizeL2 dispatches to it and
+ * wires its outputs and gradient as the op chain does.
+ */
+function registerCpuL2Kernels(): () => void {
+  type Cpu = {
+    readSync(id: unknown): Float32Array;
+    makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo;
+  };
+  const layout = (shape: number[], axis: number) => {
+    const n = shape[axis];
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    return { n, inner, outer, normShape: shape.map((d, i) => (i === axis ? 1 : d)) };
+  };
+  tf.registerKernel({
+    kernelName: L2_NORMALIZE,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as Cpu;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const { axis, eps } = attrs as unknown as { axis: number; eps: number };
+      const xv = b.readSync(x.dataId);
+      const { n, inner, outer, normShape } = layout(x.shape, axis);
+      const y = new Float32Array(xv.length);
+      const norm = new Float32Array(outer * inner);
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          let s = 0;
+          for (let k = 0; k < n; k++) s += xv[(o * n + k) * inner + i] ** 2;
+          const r = Math.sqrt(s);
+          norm[o * inner + i] = r;
+          for (let k = 0; k < n; k++)
+            y[(o * n + k) * inner + i] = xv[(o * n + k) * inner + i] / Math.max(r, eps);
+        }
+      return [b.makeTensorInfo(x.shape, 'float32', y), b.makeTensorInfo(normShape, 'float32', norm)];
+    },
+  });
+  tf.registerKernel({
+    kernelName: L2_NORMALIZE_GRAD,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as Cpu;
+      const t = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo; norm: tf.TensorInfo };
+      const { axis, eps } = attrs as unknown as { axis: number; eps: number };
+      const [dy, y, norm] = [b.readSync(t.dy.dataId), b.readSync(t.y.dataId), b.readSync(t.norm.dataId)];
+      const { n, inner, outer } = layout(t.dy.shape, axis);
+      const dx = new Float32Array(dy.length);
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          const r = norm[o * inner + i];
+          let s = 0;
+          for (let k = 0; k < n; k++) s += dy[(o * n + k) * inner + i] * y[(o * n + k) * inner + i];
+          if (r < eps) s = 0;
+          for (let k = 0; k < n; k++) {
+            const j = (o * n + k) * inner + i;
+            dx[j] = (dy[j] - y[j] * s) / Math.max(r, eps);
+          }
+        }
+      return b.makeTensorInfo(t.dy.shape, 'float32', dx);
+    },
+  });
+  return () => {
+    tf.unregisterKernel(L2_NORMALIZE, 'cpu');
+    tf.unregisterKernel(L2_NORMALIZE_GRAD, 'cpu');
+  };
+}
+
+describe('normalizeL2 through a backend kernel (L2_NORMALIZE)', () => {
+  for (const [shape, axis] of [
+    [[5, 7], 1],
+    [[3, 4, 6], 1],
+    [[6, 3], 0],
+  ] as Array<[number[], number]>) {
+    it(`equals the op chain, value and gradient, shape [${shape}] axis ${axis}`, async () => {
+      const rng = new SeededRng(shape.length * 7 + axis);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(
+        Float32Array.from({ length: n }, () => rng.normal()),
+        shape,
+      );
+      const dy = tf.tensor(
+        Float32Array.from({ length: n }, () => rng.normal()),
+        shape,
+      );
+      const run = () => {
+        const y = normalizeL2(x, axis);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalizeL2(t, axis), dy)))(x);
+        const out = [values(y), values(g)];
+        tf.dispose([y, g]);
+        return out;
+      };
+      const [yChain, gChain] = run();
+      const unregister = registerCpuL2Kernels();
+      try {
+        const before = tf.memory().numTensors;
+        const profile = await tf.profile(() => {
+          run();
+        });
+        const kernels = profile.kernels.map((k) => k.name);
+        expect(kernels).toContain(L2_NORMALIZE);
+        expect(kernels).toContain(L2_NORMALIZE_GRAD);
+        expect(kernels).not.toContain('Sqrt');
+        const [yKernel, gKernel] = run();
+        expect(tf.memory().numTensors).toBe(before);
+        expectClose(yKernel, yChain, 6);
+        expectClose(gKernel, gChain, 6);
+      } finally {
+        unregister();
+      }
+      tf.dispose([x, dy]);
+    });
+  }
 });
 
 describe('normalizeL2 (F.normalize with a hand-written backward)', () => {
