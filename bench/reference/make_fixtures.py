@@ -12,6 +12,7 @@ sys.dont_write_bytecode = True
 import torch
 
 import ref_methods as R
+from fixture_files import save_fixture
 from ssl_methods import METHODS, SiameseMethod, float_state, perturb_bn_affine
 
 # The existing fixtures' scale: ResNet 4 stages of 1 BasicBlock, widths 8-16-16-32, cifar stem,
@@ -98,12 +99,7 @@ def generate(variant, seed=SEED, steps=STEPS):
 def write(out_dir, variant):
     fixture, init, inputs, expected = generate(variant)
     d = os.path.join(out_dir, variant)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "fixture.json"), "w") as f:
-        json.dump(fixture, f, indent=2)
-    R.save_safetensors(os.path.join(d, "init.safetensors"), init)
-    R.save_safetensors(os.path.join(d, "inputs.safetensors"), inputs)
-    R.save_safetensors(os.path.join(d, "expected.safetensors"), expected)
+    save_fixture(d, fixture, init, inputs, expected)
     return d, fixture
 
 

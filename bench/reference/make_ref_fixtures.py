@@ -25,6 +25,7 @@ sys.dont_write_bytecode = True
 import torch, torch.nn as nn
 
 import ref_methods as R
+from fixture_files import save_fixture
 
 ORIGINALS = ("byol", "moco", "lewel_b", "lewel_m")
 
@@ -137,12 +138,7 @@ def generate(spec, variant):
 def write(out_dir, name, spec, variant):
     fixture, init, inputs, expected = generate(spec, variant)
     d = os.path.join(out_dir, name)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "fixture.json"), "w") as f:
-        json.dump(fixture, f, indent=2)
-    R.save_safetensors(os.path.join(d, "init.safetensors"), init)
-    R.save_safetensors(os.path.join(d, "inputs.safetensors"), inputs)
-    R.save_safetensors(os.path.join(d, "expected.safetensors"), expected)
+    save_fixture(d, fixture, init, inputs, expected)
     return d, fixture
 
 
