@@ -138,6 +138,18 @@ export function formatZodError(
   return `${source}: invalid config\n${lines.join('\n')}`;
 }
 
+/** Keys of a registration's zod object schema (empty if it is not an object schema). */
+export function schemaKeys(schema: ZodTypeAny | undefined): Set<string> {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return new Set(shape ? Object.keys(shape) : []);
+}
+
+/** Whether an object schema's `key` may be left out. */
+export function isOptionalKey(schema: ZodTypeAny | undefined, key: string): boolean {
+  const field = (schema as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape?.[key];
+  return !!field && field.isOptional();
+}
+
 /** Keys an object schema accepts at a path (through defaults, optionals and effects). */
 function objectKeysAt(schema: ZodTypeAny, path: Array<string | number>): string[] {
   let cur: ZodTypeAny | undefined = schema;

@@ -24,8 +24,6 @@ export {
   displayTransform,
   evalTransform,
   holdOutSplits,
-  isOptionalKey,
   resolveDataset,
-  schemaKeys,
   type DataSplits,
 } from './splits';

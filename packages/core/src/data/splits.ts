@@ -3,7 +3,6 @@
  * evaluation preprocessing. One definition for every front end (the CLI, the web page), so the
  * kNN a page shows for a checkpoint is the one `selfsup eval knn` gives.
  */
-import type { ZodTypeAny } from 'zod';
 import type {
   Dataset,
   DatasetRegistration,
@@ -12,7 +11,7 @@ import type {
   ViewPipeline,
   ViewPipelineRegistration,
 } from '../contracts';
-import type { SelfsupConfig } from '../config/schema';
+import { schemaKeys, type SelfsupConfig } from '../config/schema';
 import type { Pipeline } from '../di/pipeline';
 import { resolveType } from '../di/registry';
 import { resizeImage } from './resize';
@@ -67,18 +66,6 @@ export function holdOutSplits(dataset: Dataset): DataSplits {
   for (let i = 0; i < dataset.length; i++) (i % HOLD_OUT_EVERY === HOLD_OUT_EVERY - 1 ? held : kept).push(i);
   const train = new DatasetSubset(dataset, kept, 'train');
   return { train, trainEval: train, test: new DatasetSubset(dataset, held, 'held-out'), source: dataset };
-}
-
-/** Keys of a registration's zod object schema (empty if it is not an object schema). */
-export function schemaKeys(schema: ZodTypeAny | undefined): Set<string> {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
-  return new Set(shape ? Object.keys(shape) : []);
-}
-
-/** Whether an object schema's `key` may be left out. */
-export function isOptionalKey(schema: ZodTypeAny | undefined, key: string): boolean {
-  const field = (schema as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape?.[key];
-  return !!field && field.isOptional();
 }
 
 /** The registration `data.dataset` names, and the option keys its schema knows. */

@@ -1,6 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { LrSchedule, LrScheduleRegistration } from '../contracts';
-import { parseWith, splitTypeSpec, type TypeSpec } from '../config/schema';
+import { parseWith, schemaKeys, splitTypeSpec, type TypeSpec } from '../config/schema';
 import { resolveType } from '../di/registry';
 
 /**
@@ -17,9 +17,8 @@ export function lrScheduleFromConfig(
   const { type, options } = splitTypeSpec(spec);
   const key = 'train.lrSchedule';
   const reg = resolveType<LrScheduleRegistration>(container, 'LrSchedule', type, `${source}: ${key}`);
-  const shape =
-    (reg.optionsSchema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
-  const fromRun = Object.fromEntries(Object.entries(run).filter(([k]) => k in shape && !(k in options)));
+  const keys = schemaKeys(reg.optionsSchema);
+  const fromRun = Object.fromEntries(Object.entries(run).filter(([k]) => keys.has(k) && !(k in options)));
   const merged = { ...fromRun, ...options };
   const parsed = reg.optionsSchema
     ? parseWith(reg.optionsSchema, merged, `${source} (${key} '${type}')`, key)

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Dataset, Sample } from '../../src/contracts';
-import { parseConfig } from '../../src/config/schema';
+import { parseConfig, schemaKeys } from '../../src/config/schema';
 import { createImage } from '../../src/data/image';
-import { HOLD_OUT_EVERY, datasetOptions, holdOutSplits, schemaKeys } from '../../src/data/splits';
+import { HOLD_OUT_EVERY, datasetOptions, holdOutSplits } from '../../src/data/splits';
 
 const labelled = (n: number, numClasses?: number): Dataset => ({
   name: 'toy',

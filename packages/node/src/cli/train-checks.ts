@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ZodTypeAny } from 'zod';
 import {
   Checkpointer,
   configMismatch,
-  resolveType,
-  type DatasetRegistration,
+  resolveDataset,
   type LoadedCheckpoint,
   type SelfsupConfig,
   type TrainerMeta,
@@ -93,9 +91,6 @@ export async function resumeCheckpoint(
   return ck;
 }
 
-const schemaKeys = (schema: ZodTypeAny | undefined) =>
-  new Set(Object.keys((schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {}));
-
 const DROP_LAST = 'every epoch needs one full batch (the last incomplete batch is dropped)';
 
 /**
@@ -105,13 +100,7 @@ const DROP_LAST = 'every epoch needs one full batch (the last incomplete batch i
 export function checkBatchSizeAgainstCount(session: Session): void {
   const { config, pipeline } = session;
   const { batchSize } = config.train;
-  const reg = resolveType<DatasetRegistration>(
-    pipeline.container,
-    'Dataset',
-    config.data.dataset,
-    'data.dataset',
-  );
-  const keys = schemaKeys(reg.optionsSchema);
+  const { keys } = resolveDataset(config, pipeline);
   if (!keys.has('count') && !keys.has('limit')) return;
   if (batchSize > config.data.count) {
     throw new Error(
