@@ -87,42 +87,73 @@ export function allIndices(n: number): Int32Array {
 }
 
 /**
- * GAP features of the backbone (eval mode) for a dataset, batched. Samples without a label get -1.
+ * One row per sample of a dataset, batched: each batch of eval-transformed images [B, H, W, C]
+ * becomes `rowsOf(x)` ([B, dim]), read asynchronously. `dim` is known up front or set by the
+ * first batch; a batch of another width fails with `mismatch(x's shape, its width)`. Samples
+ * without a label get -1. What the backbone's features and the raw-pixel baseline share.
  */
-export async function extractFeatures(
-  backbone: Backbone,
+export async function extractRows(
   dataset: Dataset,
-  opts: ExtractOptions = {},
+  opts: ExtractOptions,
+  what: string,
+  rowsOf: (x: tf.Tensor4D) => tf.Tensor2D,
+  spec: { dim?: number; mismatch: (shape: number[], width: number, dim: number, row: number) => string },
 ): Promise<FeatureSet> {
   const indices = opts.indices ?? allIndices(dataset.length);
   const transform = opts.transform ?? ((im: Image) => im);
-  const dim = backbone.outChannels;
-  const features = new Float32Array(indices.length * dim);
+  let dim = spec.dim;
+  let features = new Float32Array(indices.length * (dim ?? 0));
   const labels = new Int32Array(indices.length);
   let row = 0;
   for await (const { samples } of sampleBatches(dataset, indices, opts.batchSize ?? 64)) {
     const x = imagesToTensor(
       samples.map((s) => transform(s.image)),
-      `features of ${dataset.name}`,
+      `${what} of ${dataset.name}`,
     );
-    const f = backboneFeatures(backbone, x, opts.normalize ?? true);
-    x.dispose();
+    let f: tf.Tensor2D;
+    try {
+      f = rowsOf(x);
+    } finally {
+      x.dispose();
+    }
     let data: Float32Array;
     try {
+      const width = f.shape[1];
+      if (dim === undefined) {
+        dim = width;
+        features = new Float32Array(indices.length * dim);
+      } else if (width !== dim) {
+        throw new Error(spec.mismatch(x.shape, width, dim, row));
+      }
       data = (await f.data()) as Float32Array;
     } finally {
       f.dispose();
-    }
-    if (data.length !== samples.length * dim) {
-      throw new Error(
-        `backbone features have ${data.length / samples.length} channels, outChannels says ${dim}`,
-      );
     }
     features.set(data, row * dim);
     samples.forEach((s, j) => (labels[row + j] = s.label ?? -1));
     row += samples.length;
   }
-  return { features, dim, labels };
+  return { features, dim: dim ?? 0, labels };
+}
+
+/**
+ * GAP features of the backbone (eval mode) for a dataset, batched. Samples without a label get -1.
+ */
+export function extractFeatures(
+  backbone: Backbone,
+  dataset: Dataset,
+  opts: ExtractOptions = {},
+): Promise<FeatureSet> {
+  return extractRows(
+    dataset,
+    opts,
+    'features',
+    (x) => backboneFeatures(backbone, x, opts.normalize ?? true),
+    {
+      dim: backbone.outChannels,
+      mismatch: (_shape, width, dim) => `backbone features have ${width} channels, outChannels says ${dim}`,
+    },
+  );
 }
 
 /**
