@@ -110,14 +110,15 @@ export async function sweepCommand(opts: SweepOptions): Promise<number> {
 
   const todo = manifest.runs.filter((r) => runs.some((p) => p.name === r.name));
   // Before any training: a finished run that no longer matches the plan stops the sweep here.
-  for (const run of todo) await runState(join(out, run.name), manifest, run);
+  const states = new Map<string, RunState>();
+  for (const run of todo) states.set(run.name, await runState(join(out, run.name), manifest, run));
   log(
     `sweep: ${todo.length} runs (${runs.length / seeds.length} combinations x ${seeds.length} seeds) -> ${out}`,
   );
   const failed =
     opts.parallel && opts.parallel > 1
-      ? await runParallel(todo, out, manifest, opts)
-      : await runInProcess(todo, out, manifest, opts);
+      ? await runParallel(todo, out, manifest, opts, states)
+      : await runInProcess(todo, out, manifest, opts, states);
   const results = await resultsFromManifest(out, manifest);
   const { markdown, files } = await writeSweepTables(results);
   process.stdout.write(markdown);
@@ -214,12 +215,14 @@ function commandLine(opts: SweepOptions, out: string, m: SweepManifest): string 
   return parts.map(q).join(' ');
 }
 
+type RunState = 'done' | 'resume' | 'fresh';
+
 /**
  * Finished (final.json), resumable (has a checkpoint) or fresh. A finished run trained under
  * other settings than the sweep now plans (the config file changed since) is refused, so one
  * table never mixes two recipes under one name.
  */
-async function runState(dir: string, m: SweepManifest, run: SweepRun): Promise<'done' | 'resume' | 'fresh'> {
+async function runState(dir: string, m: SweepManifest, run: SweepRun): Promise<RunState> {
   if (existsSync(join(dir, 'final.json'))) {
     const saved = join(dir, RESOLVED_CONFIG);
     if (existsSync(saved)) {
@@ -282,11 +285,12 @@ async function runInProcess(
   out: string,
   m: SweepManifest,
   opts: SweepOptions,
+  states: Map<string, RunState>,
 ): Promise<string[]> {
   const failed: string[] = [];
   for (const [i, run] of todo.entries()) {
     const dir = join(out, run.name);
-    const state = await runState(dir, m, run);
+    const state = states.get(run.name)!;
     const tag = `sweep [${i + 1}/${todo.length}] ${run.name}`;
     if (state === 'done') {
       log(`${tag}: finished before (final.json), skipped`);
@@ -337,6 +341,7 @@ async function runParallel(
   out: string,
   m: SweepManifest,
   opts: SweepOptions,
+  states: Map<string, RunState>,
 ): Promise<string[]> {
   const parallel = opts.parallel ?? 1;
   const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / parallel));
@@ -359,9 +364,8 @@ async function runParallel(
     while (next < todo.length && stoppedBy === undefined) {
       const i = next++;
       const run = todo[i];
-      const dir = join(out, run.name);
       const tag = `sweep [${i + 1}/${todo.length}] ${run.name}`;
-      const state = await runState(dir, m, run);
+      const state = states.get(run.name)!;
       if (state === 'done') {
         log(`${tag}: finished before (final.json), skipped`);
         continue;
