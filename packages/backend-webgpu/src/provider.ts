@@ -235,10 +235,7 @@ export async function releaseWebGpu(): Promise<void> {
 }
 
 /** The device's synchronous part of release, for process 'exit' (where nothing async runs). */
-const keepAlive = new Set<unknown>();
-
 function releaseAtExit(): void {
-  keepAlive.clear();
   device?.destroy();
   device = undefined;
 }
@@ -263,10 +260,6 @@ async function createBackend(handle: GpuHandle, mod: TfjsWebgpuModule): Promise<
   const dev = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info ?? (await adapter.requestAdapterInfo?.());
   device = dev;
-  // Held for the device's lifetime, as insurance. (Chromium's "A valid external Instance
-  // reference no longer exists" on the first mapAsync was not garbage collection: it is what a
-  // synchronous read does there, through a WebGPU canvas context; see packages/web/src/hooks.ts.)
-  keepAlive.add(adapter).add(handle.gpu);
   void dev.lost?.then((lost) => {
     if (device === dev && lost.reason !== 'destroyed') {
       console.warn(
