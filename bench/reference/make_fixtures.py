@@ -12,7 +12,7 @@ sys.dont_write_bytecode = True
 import torch
 
 import ref_methods as R
-from fixture_files import save_fixture
+from fixture_files import record_first_step, save_fixture
 from ssl_methods import METHODS, SiameseMethod, float_state, perturb_bn_affine
 
 # The existing fixtures' scale: ResNet 4 stages of 1 BasicBlock, widths 8-16-16-32, cifar stem,
@@ -74,11 +74,7 @@ def run(m, inputs, opt, steps=STEPS):
         rows.append(dict(step=t, loss=out["loss"].item(), loss_global=out["loss_global"].item(),
                          loss_aligned=out["loss_aligned"].item()))
         if t == 0:
-            for n, p in params:
-                expected[f"grad.{n}"] = p.grad.detach().clone()
-            for key in ("z_online_v1", "aligned_online_v1", "maps_online_v1"):
-                if key in out:
-                    expected[f"step0.{key}"] = out[key].detach().clone()
+            record_first_step(expected, params, out)
         R.sgd_step(params, opt["lr"], opt["wd"], opt["momentum"], state)
     for k, v in float_state(m).items():
         expected[f"final.{k}"] = v.clone()

@@ -25,7 +25,7 @@ sys.dont_write_bytecode = True
 import torch, torch.nn as nn
 
 import ref_methods as R
-from fixture_files import save_fixture
+from fixture_files import record_first_step, save_fixture
 
 ORIGINALS = ("byol", "moco", "lewel_b", "lewel_m")
 
@@ -103,11 +103,7 @@ def run(m, inputs, optimizer, ema, steps):
         rows.append(dict(step=t, loss=out["loss"].item(), loss_global=out["loss_global"].item(),
                          loss_aligned=out["loss_aligned"].item(), ema_momentum=mom))
         if t == 0:
-            for n, p in params:
-                expected[f"grad.{n}"] = p.grad.detach().clone()
-            for key in ("z_online_v1", "aligned_online_v1", "maps_online_v1"):
-                if key in out:
-                    expected[f"step0.{key}"] = out[key].detach().clone()
+            record_first_step(expected, params, out)
         if optimizer["kind"] == "lars":
             R.lars_step(params, optimizer["lr"], optimizer["wd"], optimizer["momentum"], optimizer["eta"], state)
         else:
