@@ -52,6 +52,21 @@ const EXPECTED_Y1 = CALL1.flatMap(([a, b]) => [
 // Zero variance: the output is beta exactly (centered values are 0).
 const EXPECTED_Y2 = CALL2.flatMap(([a]) => [((a - 5) / Math.sqrt(5 + EPS)) * 2 + 1, -1]);
 
+/** An input and an upstream gradient of `shape`, standard normal from one seeded stream. */
+function normalPair(shape: number[], seed: number): [tf.Tensor, tf.Tensor] {
+  const rng = new SeededRng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal()),
+    shape,
+  );
+  const dy = tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal()),
+    shape,
+  );
+  return [x, dy];
+}
+
 function makeBn(): BatchNorm {
   const bn = new BatchNorm(2);
   bn.weight.assign(tf.tensor1d(GAMMA));
@@ -435,16 +450,7 @@ describe('normalizeL2 through a backend kernel (L2_NORMALIZE)', () => {
     [[6, 3], 0],
   ] as Array<[number[], number]>) {
     it(`equals the op chain, value and gradient, shape [${shape}] axis ${axis}`, async () => {
-      const rng = new SeededRng(shape.length * 7 + axis);
-      const n = shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor(
-        Float32Array.from({ length: n }, () => rng.normal()),
-        shape,
-      );
-      const dy = tf.tensor(
-        Float32Array.from({ length: n }, () => rng.normal()),
-        shape,
-      );
+      const [x, dy] = normalPair(shape, shape.length * 7 + axis);
       const run = () => {
         const y = normalizeL2(x, axis);
         const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalizeL2(t, axis), dy)))(x);
@@ -486,16 +492,7 @@ describe('normalizeL2 (F.normalize with a hand-written backward)', () => {
     [[1, 9], -1],
   ] as Array<[number[], number]>) {
     it(`matches x / max(||x||, eps) and its autodiff gradient, shape [${shape}] axis ${axis}`, () => {
-      const rng = new SeededRng(shape.length * 10 + axis);
-      const n = shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor(
-        Float32Array.from({ length: n }, () => rng.normal()),
-        shape,
-      );
-      const dy = tf.tensor(
-        Float32Array.from({ length: n }, () => rng.normal()),
-        shape,
-      );
+      const [x, dy] = normalPair(shape, shape.length * 10 + axis);
       const y = normalizeL2(x, axis);
       const yRef = reference(x, axis);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalizeL2(t, axis), dy)))(x);
