@@ -15,6 +15,13 @@ export interface ResNetOptions {
   widths: number[];
   stem: ResNetStem;
   inChannels?: number;
+  /**
+   * Stride of the last stage's first block (default 2). 1 keeps the last stage at the previous
+   * stage's resolution, so the final feature map is twice as fine (8 x 8 instead of 4 x 4 at
+   * 32 px with the cifar stem): LEWEL's alignment maps get four times the positions, at the cost
+   * of the last stage's compute times four. Same parameters either way.
+   */
+  lastStride?: 1 | 2;
   seed: number;
 }
 
@@ -116,7 +123,8 @@ export class ResNet extends Module implements Backbone {
     widths.forEach((planes, i) => {
       const layer: Layer[] = [];
       for (let j = 0; j < blocks[i]; j++) {
-        const stride = j === 0 && i > 0 ? 2 : 1;
+        const downsamples = j === 0 && i > 0;
+        const stride = downsamples ? (i === widths.length - 1 ? (options.lastStride ?? 2) : 2) : 1;
         layer.push(new Block(inPlanes, planes, stride, rng));
         inPlanes = planes * Block.expansion;
       }

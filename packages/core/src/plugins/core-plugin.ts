@@ -20,6 +20,8 @@ const presetOptions = z
     stem: z.enum(['imagenet', 'cifar']).default('imagenet'),
     widthMultiplier: z.number().positive().default(1),
     inChannels: z.number().int().positive().default(3),
+    /** Optional, without a default, so configs that do not set it keep their config hash. */
+    lastStride: z.union([z.literal(1), z.literal(2)]).optional(),
   })
   .strict();
 
@@ -30,6 +32,8 @@ const customOptions = z
     widths: z.array(z.number().int().positive()).min(1),
     stem: z.enum(['imagenet', 'cifar']).default('imagenet'),
     inChannels: z.number().int().positive().default(3),
+    /** Optional, without a default, so configs that do not set it keep their config hash. */
+    lastStride: z.union([z.literal(1), z.literal(2)]).optional(),
   })
   .strict();
 
@@ -37,7 +41,7 @@ const presetRegistrations: BackboneRegistration[] = Object.entries(RESNET_PRESET
   defineRegistration({
     type,
     plugin: PLUGIN,
-    description: `torchvision ${type} without fc; options stem (imagenet|cifar), widthMultiplier`,
+    description: `torchvision ${type} without fc; options stem (imagenet|cifar), widthMultiplier, lastStride (1|2)`,
     optionsSchema: presetOptions,
     create: (o, seed: number) =>
       new ResNet({
@@ -45,6 +49,7 @@ const presetRegistrations: BackboneRegistration[] = Object.entries(RESNET_PRESET
         widths: resnetWidths(o.widthMultiplier),
         stem: o.stem,
         inChannels: o.inChannels,
+        lastStride: o.lastStride,
         seed,
       }),
   }),

@@ -120,6 +120,23 @@ describe('ResNet forward shapes (NHWC)', () => {
     bottleneck.dispose();
   });
 
+  it('lastStride 1: the last stage keeps the previous resolution, with the same parameters', () => {
+    const strided = preset('resnet18', { widths: small, stem: 'cifar' });
+    const fine = preset('resnet18', { widths: small, stem: 'cifar', lastStride: 1 });
+    const state = (n: ResNet) =>
+      n.stateEntries().map((e) => ({ name: e.name, values: Array.from(e.variable.dataSync()) }));
+    expect(state(fine)).toEqual(state(strided));
+    const [y, z] = tf.tidy(() => {
+      const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+      return [strided.forward(x), fine.forward(x)];
+    });
+    expect(y.shape).toEqual([2, 4, 4, 64]);
+    expect(z.shape).toEqual([2, 8, 8, 64]);
+    tf.dispose([y, z]);
+    strided.dispose();
+    fine.dispose();
+  });
+
   it('same seed gives the same weights; another seed does not', () => {
     const opts = { block: 'basic' as const, blocks: [1, 1], widths: [4, 8], stem: 'cifar' as const };
     const a = new ResNet({ ...opts, seed: 7 });
