@@ -10,14 +10,16 @@ export const ORIGINAL_FIXTURES = ['byol', 'moco', 'lewel_b', 'lewel_m'];
 
 /**
  * LEWEL_B and LEWEL_M at other image sizes (final maps 2x2 and 4x4, odd maps inside), batch
- * sizes, seeds, head counts G and map counts K, and a queue that wraps: the same reference,
- * driven by bench/reference/make_ref_fixtures.py (which reproduces the originals bit for bit).
+ * sizes, seeds, head counts G and map counts K, a queue that wraps, and the main job's map
+ * settings (l2norm off, scale 0.5, loss weight 0.75): the same reference, driven by
+ * bench/reference/make_ref_fixtures.py (which reproduces the originals bit for bit).
  */
 export const SHAPE_FIXTURES = [
   'lewel_b_g2_r20_b3',
   'lewel_b_g8_r16_b6',
   'lewel_m_g8_r28_q8',
   'lewel_m_g2_k8_r12_b2',
+  'lewel_b_nol2_s05_w075',
 ];
 
 /** SimSiam, SimCLR and their LEWEL forms: bench/reference/make_fixtures.py. */

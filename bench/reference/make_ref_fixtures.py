@@ -55,6 +55,11 @@ SHAPES = {
     # 12; seed 4.
     "lewel_m_g2_k8_r12_b2": dict(seed=4, steps=2, optimizer=SGD, ema=MOCO_EMA, config=dict(
         method="lewel_m", **ARCH, dim=8, heads=2, **LEWEL, queue=12, temperature=0.2, batch=2, res=12)),
+    # The main job's map settings, which no fixture above has: l2norm off (raw per-pixel
+    # logits), a sharper softmax (scale 0.5) and a loss weight other than 0.5 (0.75); 32 px:
+    # 32-16-8-4, the main job's 4x4 final map; batch 4; seed 5.
+    "lewel_b_nol2_s05_w075": dict(seed=5, steps=2, optimizer=LARS, ema=BYOL_EMA, config=dict(
+        method="lewel_b", **ARCH, dim=16, heads=4, scale=0.5, l2norm=False, loss_weight=0.75, batch=4, res=32)),
 }
 
 
