@@ -45,7 +45,8 @@ init_path = f'{args.dir}/init.safetensors'
 if os.path.exists(init_path) and not args.torch_init:  # start from selfsup's own initial weights
     with open(init_path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]; header = json.loads(f.read(n)); blob = f.read()
-    state = {k: torch.from_numpy(np.frombuffer(blob[v['data_offsets'][0]:v['data_offsets'][1]], np.float32).reshape(v['shape']).copy())
+    dtypes = {'F32': np.float32, 'I64': np.int64}  # BatchNorm's num_batches_tracked is int64
+    state = {k: torch.from_numpy(np.frombuffer(blob[v['data_offsets'][0]:v['data_offsets'][1]], dtypes[v['dtype']]).reshape(v['shape']).copy())
              for k, v in header.items() if k != '__metadata__'}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith('num_batches_tracked') and k != 'queue']
