@@ -19,6 +19,7 @@ import {
   serializeSafetensors,
   tf,
 } from '@selfsup/core';
+import { torchvisionBuilder } from '../../packages/node/src/export/torchvision';
 import { announceTorchvision, torchvisionSide } from './torchvision';
 
 const available = announceTorchvision('torchvision round trip (test/export/torchvision-roundtrip.test.ts)');
@@ -66,6 +67,43 @@ const CASES = [
   { arch: 'resnet18', stem: 'cifar' as const, size: 16, keys: 122 - 2 },
   { arch: 'resnet50', stem: 'imagenet' as const, size: 64, keys: 320 - 2 },
 ];
+
+describe.skipIf(!available)("the export command's torchvision builder lines, run by torchvision", () => {
+  for (const lastStride of [2, 1] as const) {
+    it(
+      `resnet18-cifar, lastStride ${lastStride}: the lines build a model that loads strictly, same features`,
+      SLOW,
+      async () => {
+        const net = new ResNet({
+          ...RESNET_PRESETS.resnet18,
+          widths: resnetWidths(1),
+          stem: 'cifar',
+          lastStride,
+          seed: 5,
+        });
+        const built = torchvisionBuilder(net);
+        if (!('lines' in built)) throw new Error(built.reason);
+        const builder = join(dir, `builder-ls${lastStride}.py`);
+        writeFileSync(builder, `${built.lines.join('\n')}\n`);
+        const state = join(dir, `ls${lastStride}-selfsup.safetensors`);
+        writeFileSync(state, serializeSafetensors(exportStateDict(net.stateEntries())));
+        // 16 px: the final map is 2x2 with the last stride, 4x4 without, so a wrong stride shows.
+        const { path: input, x } = writeInput(`ls${lastStride}-input.safetensors`, [2, 16, 16, 3], 4);
+        const out = join(dir, `ls${lastStride}-tv-features.safetensors`);
+        const report = await torchvisionSide(
+          'load',
+          { state, input, out },
+          { arch: 'resnet18', stem: 'cifar', builder },
+        );
+        expect(report).toMatchObject({ missing: [], unexpected: [] });
+        const err = relativeError(pooled(net, x), parseSafetensors(readFileSync(out)).get('features')!.data);
+        expect(err).toBeLessThan(FEATURE_TOLERANCE);
+        x.dispose();
+        net.dispose();
+      },
+    );
+  }
+});
 
 describe.skipIf(!available)('state dicts round-trip strictly with real torchvision', () => {
   for (const c of CASES) {

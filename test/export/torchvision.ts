@@ -52,10 +52,12 @@ export interface TorchvisionReport {
 export async function torchvisionSide(
   mode: 'load' | 'make',
   files: { state: string; input: string; out: string },
-  opts: { arch: string; stem: 'imagenet' | 'cifar'; seed?: number },
+  opts: { arch: string; stem: 'imagenet' | 'cifar'; seed?: number; builder?: string },
 ): Promise<TorchvisionReport> {
   const args = [SCRIPT, mode, files.state, files.input, files.out, '--arch', opts.arch, '--stem', opts.stem];
   if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
+  // A file of Python lines that build the model as `m` (selfsup's torchvisionBuilder output).
+  if (opts.builder !== undefined) args.push('--builder', opts.builder);
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(PYTHON, args, { encoding: 'utf8', timeout: 300_000 }));

@@ -82,9 +82,16 @@ def main():
     p.add_argument("--arch", default="resnet18")
     p.add_argument("--stem", default="imagenet", choices=["imagenet", "cifar"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--builder", help="file of Python lines that build the model as m (overrides --arch/--stem)")
     a = p.parse_args()
     torch.manual_seed(a.seed)
-    m = build(a.arch, a.stem)
+    if a.builder:
+        scope = {"torch": torch, "torchvision": torchvision}
+        with open(a.builder) as f:
+            exec(f.read(), scope)
+        m = scope["m"]
+    else:
+        m = build(a.arch, a.stem)
     if a.mode == "load":
         sd = read_safetensors(a.state)
         result = m.load_state_dict(sd, strict=True)

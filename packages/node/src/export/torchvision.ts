@@ -32,5 +32,14 @@ export function torchvisionBuilder(backbone: Backbone): { lines: string[] } | { 
   } else if (inCh !== 3) {
     lines.push(`m.conv1 = torch.nn.Conv2d(${inCh}, 64, 7, 2, 3, bias=False)`);
   }
+  if (o.lastStride === 1) {
+    // The last stage's first block without its stride (on conv1 in a basic block, on conv2 in
+    // torchvision's v1.5 bottleneck) and its downsample shortcut likewise.
+    const first = `m.layer${o.blocks.length}[0]`;
+    lines.push(
+      `${first}.${o.block === 'basic' ? 'conv1' : 'conv2'}.stride = (1, 1)`,
+      `${first}.downsample[0].stride = (1, 1)`,
+    );
+  }
   return { lines };
 }
