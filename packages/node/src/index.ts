@@ -10,6 +10,8 @@ export { readConfigFile, applyOverrides } from './cli/config-file';
 export { loadPlugins, OFFICIAL_PLUGIN_PACKAGES } from './runtime/plugins';
 export type { LoadedPlugins } from './runtime/plugins';
 export { prepareRuntime } from './runtime/runtime';
+export { fixMallocMmapThreshold } from './runtime/malloc-threshold';
+export type { MallocThresholdDeps, MallocThresholdResult } from './runtime/malloc-threshold';
 export type { Runtime } from './runtime/runtime';
 export { benchConfig, runBench } from './cli/commands/bench';
 export type { BenchOptions } from './cli/commands/bench';
