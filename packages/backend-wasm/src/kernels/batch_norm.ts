@@ -7,7 +7,7 @@
  * 1024-wide one at ~0.2. The op chain this replaces made 6 (forward) and 10 (backward) passes
  * through narrow broadcasts.
  */
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '@selfsup/core';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormChannels } from '@selfsup/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapF32, release, reshape, run, sizeOf, type BackendWasm } from './util';
 import { sumColumns } from './reductions';
@@ -19,16 +19,6 @@ function scratch(c: number): void {
   if (acc0.length >= c) return;
   acc0 = new Float64Array(c);
   acc1 = new Float64Array(c);
-}
-
-function channels(kernel: string, named: Record<string, TensorInfo>, x: TensorInfo): number {
-  const c = x.shape[x.shape.length - 1];
-  for (const [name, t] of Object.entries(named)) {
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-    if (t.shape.length === 1 && t.shape[0] !== c)
-      throw new Error(`${kernel}: ${name} has shape [${t.shape}], expected [${c}] (x is [${x.shape}])`);
-  }
-  return c;
 }
 
 /** Rows tiled per broadcast row: the largest power of two dividing `rows` with k * C <= 1024. */
@@ -69,7 +59,7 @@ export const batchNormTrain: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as BackendWasm;
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
   const eps = (attrs as { eps: number }).eps;
-  const C = channels(BATCH_NORM_TRAIN, { x, gamma, beta }, x);
+  const C = batchNormChannels(BATCH_NORM_TRAIN, { x, gamma, beta }, x);
   const rows = sizeOf(x.shape) / C;
   const k = tiling(rows, C);
   scratch(C);
@@ -102,7 +92,7 @@ export const batchNormTrain: KernelFunc = ({ inputs, backend, attrs }) => {
 export const batchNormTrainGrad: KernelFunc = ({ inputs, backend }) => {
   const b = backend as BackendWasm;
   const { dy, x, mean, invStd, gamma } = inputs as Record<string, TensorInfo>;
-  const C = channels(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, invStd, gamma }, x);
+  const C = batchNormChannels(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, invStd, gamma }, x);
   if (sizeOf(dy.shape) !== sizeOf(x.shape))
     throw new Error(`${BATCH_NORM_TRAIN_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ in size`);
   const rows = sizeOf(x.shape) / C;

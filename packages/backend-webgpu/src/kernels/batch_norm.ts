@@ -14,7 +14,7 @@
  * reductions). One workgroup of 256 per channel everywhere made the heads' BatchNorm1d (C = 1024,
  * 4-64 rows) 6x slower than the op chain on SwiftShader.
  */
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '@selfsup/core';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormChannels } from '@selfsup/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 /** What these kernels use of tfjs-backend-webgpu's WebGPUBackend. */
@@ -229,21 +229,11 @@ function row(backend: WebGpuBackendLike, packed: TensorInfo, r: number, C: numbe
   return backend.runWebGPUProgram(rowProgram(C), [packed], 'float32', [{ type: 'int32', data: [r] }]);
 }
 
-function channels(kernel: string, named: Record<string, TensorInfo>, x: TensorInfo): number {
-  const C = x.shape[x.shape.length - 1];
-  for (const [name, t] of Object.entries(named)) {
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-    if (t.shape.length === 1 && t.shape[0] !== C)
-      throw new Error(`${kernel}: ${name} has shape [${t.shape}], expected [${C}] (x is [${x.shape}])`);
-  }
-  return C;
-}
-
 export const batchNormTrain: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as WebGpuBackendLike;
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
   const eps = (attrs as { eps: number }).eps;
-  const C = channels(BATCH_NORM_TRAIN, { x, gamma, beta }, x);
+  const C = batchNormChannels(BATCH_NORM_TRAIN, { x, gamma, beta }, x);
   const xr = asRows(x, C);
   const rows = xr.shape[0];
   const stats = b.runWebGPUProgram(statsProgram(rows, C), [xr], 'float32', [
@@ -293,7 +283,7 @@ export const batchNormTrainGrad: KernelFunc = ({ inputs, backend }) => {
     'dy' | 'x' | 'mean' | 'invStd' | 'gamma',
     TensorInfo
   >;
-  const C = channels(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, invStd, gamma }, x);
+  const C = batchNormChannels(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, invStd, gamma }, x);
   const xr = asRows(x, C);
   const dyr = asRows(dy, C);
   const rows = xr.shape[0];

@@ -13,5 +13,6 @@ export {
   L2_NORMALIZE,
   L2_NORMALIZE_GRAD,
   backendHasKernel,
+  batchNormChannels,
 } from './kernels';
 export { normalizeL2, stopGradient } from './functional';

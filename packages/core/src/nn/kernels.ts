@@ -15,6 +15,25 @@ export const BATCH_NORM_TRAIN = 'SelfsupBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'SelfsupBatchNormTrainGrad';
 
 /**
+ * The channel count C (x's last axis) of a BATCH_NORM_TRAIN(_GRAD) call, after checking the
+ * contract above that every backend's kernel relies on: all inputs float32, every 1-D one of
+ * length C. Throws naming the kernel, the input and its shape.
+ */
+export function batchNormChannels(
+  kernel: string,
+  named: Record<string, tf.TensorInfo>,
+  x: tf.TensorInfo,
+): number {
+  const c = x.shape[x.shape.length - 1];
+  for (const [name, t] of Object.entries(named)) {
+    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
+    if (t.shape.length === 1 && t.shape[0] !== c)
+      throw new Error(`${kernel}: ${name} has shape [${t.shape}], expected [${c}] (x is [${x.shape}])`);
+  }
+  return c;
+}
+
+/**
  * L2_NORMALIZE: inputs {x}, attrs {axis (non-negative), eps}; outputs [y = x / max(norm, eps),
  *   norm = ||x||_2 over axis, kept as a size-1 axis].
  * L2_NORMALIZE_GRAD: inputs {dy, y, norm}, attrs {axis, eps}; output dx =
