@@ -188,6 +188,7 @@ const sampler: TrainerHook = {
     const { rounds, rssAfterOneGc } = collectUntilSettled();
     const m = tf.memory();
     const u = process.memoryUsage();
+    const spaces = v8.getHeapSpaceStatistics();
     samples.push({
       step: s.step,
       numTensors: m.numTensors,
@@ -202,12 +203,8 @@ const sampler: TrainerHook = {
       arrayBuffersMB: u.arrayBuffers / MB,
       externalMB: u.external / MB,
       wasmMemoryMB: wasmMemoryBytes() === undefined ? undefined : wasmMemoryBytes()! / MB,
-      spacesMB: Object.fromEntries(
-        v8.getHeapSpaceStatistics().map((x) => [x.space_name, x.space_used_size / MB]),
-      ),
-      spacesCommittedMB: Object.fromEntries(
-        v8.getHeapSpaceStatistics().map((x) => [x.space_name, x.space_size / MB]),
-      ),
+      spacesMB: Object.fromEntries(spaces.map((x) => [x.space_name, x.space_used_size / MB])),
+      spacesCommittedMB: Object.fromEntries(spaces.map((x) => [x.space_name, x.space_size / MB])),
       seconds: (performance.now() - t0) / 1000,
     });
     if (HEAP_SNAPSHOTS.includes(s.step))
@@ -264,12 +261,12 @@ try {
 
 const first = samples[0];
 /** (max - min) / first of the samples from step `from` on. */
-const spreadFrom = (key: 'tensorMB' | 'rssMB' | 'rawRssMB' | 'rssAfterOneGcMB' | 'heapMB', from: number) => {
+type SpreadKey = 'tensorMB' | 'rssMB' | 'rawRssMB' | 'rssAfterOneGcMB' | 'heapMB';
+const spreadFrom = (key: SpreadKey, from: number) => {
   const values = samples.filter((s) => s.step >= from).map((s) => s[key]);
   return values.length === 0 ? NaN : (Math.max(...values) - Math.min(...values)) / values[0];
 };
-const spread = (key: 'tensorMB' | 'rssMB' | 'rawRssMB' | 'rssAfterOneGcMB' | 'heapMB') =>
-  spreadFrom(key, WARMUP);
+const spread = (key: SpreadKey) => spreadFrom(key, WARMUP);
 const result = {
   bench: 'soak',
   backend: BACKEND,
