@@ -34,12 +34,11 @@ import {
   L2_NORMALIZE,
   L2_NORMALIZE_GRAD,
   lossAndGrads,
-  SeededRng,
   tf,
   type Plugin,
   type SelectedBackend,
 } from '@selfsup/core';
-import { benchConfig } from '@selfsup/node';
+import { benchConfig, benchViews } from '@selfsup/node';
 import type { DependencyContainer } from 'tsyringe';
 
 export interface ProfileOptions {
@@ -245,16 +244,8 @@ export async function runProfile(
   const config = benchConfig(runtime.registry, opts.method, opts.width);
   const pipeline = createPipeline(config, { plugins: runtime.plugins });
   const { method, optimizer } = pipeline;
-  const rng = new SeededRng(0);
-  const view = () => {
-    const n = opts.batch * opts.res * opts.res * 3;
-    return tf.tensor4d(
-      Float32Array.from({ length: n }, () => rng.normal()),
-      [opts.batch, opts.res, opts.res, 3],
-    );
-  };
-  const v1 = view();
-  const v2 = view();
+  // The same views as `selfsup bench`.
+  const [v1, v2] = benchViews(opts.batch, opts.res);
   const fence = method.trainableParameters()[0].variable;
   /** trainStepAsync without its finite-loss check (see the header); returns the loss. */
   const step = async (): Promise<number> => {

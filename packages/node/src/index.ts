@@ -13,7 +13,7 @@ export { prepareRuntime } from './runtime/runtime';
 export { fixMallocMmapThreshold } from './runtime/malloc-threshold';
 export type { MallocThresholdDeps, MallocThresholdResult } from './runtime/malloc-threshold';
 export type { Runtime } from './runtime/runtime';
-export { benchConfig, runBench } from './cli/commands/bench';
+export { benchConfig, benchViews, runBench } from './cli/commands/bench';
 export type { BenchOptions } from './cli/commands/bench';
 
 export { DataParallel } from './parallel/data-parallel';

@@ -42,6 +42,20 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
  * `selfsup bench` runs after loading plugins by name, and what a bundle that carries its
  * plugins (bench/gpu) calls directly.
  */
+/** The two views every timed step trains on: standard-normal [batch, res, res, 3] images, seed 0. */
+export function benchViews(batch: number, res: number): readonly [tf.Tensor4D, tf.Tensor4D] {
+  const rng = new SeededRng(0);
+  const n = batch * res * res * 3;
+  const a = new Float32Array(n);
+  const b = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = rng.normal();
+    b[i] = rng.normal();
+  }
+  const shape: [number, number, number, number] = [batch, res, res, 3];
+  return [tf.tensor4d(a, shape), tf.tensor4d(b, shape)];
+}
+
 export async function runBench(
   opts: BenchOptions,
   runtime: { plugins: Plugin[]; registry: DependencyContainer; backend: SelectedBackend },
@@ -61,19 +75,7 @@ export async function runBench(
     pipeline.dispose();
     throw err;
   }
-  const rng = new SeededRng(0);
-  const randomViews = () => {
-    const n = opts.batch * opts.res * opts.res * 3;
-    const a = new Float32Array(n);
-    const b = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      a[i] = rng.normal();
-      b[i] = rng.normal();
-    }
-    const shape: [number, number, number, number] = [opts.batch, opts.res, opts.res, 3];
-    return [tf.tensor4d(a, shape), tf.tensor4d(b, shape)] as const;
-  };
-  const [v1, v2] = randomViews();
+  const [v1, v2] = benchViews(opts.batch, opts.res);
   const fence = pipeline.method.trainableParameters()[0].variable;
   const times: number[] = [];
   const cpu: number[] = [];
