@@ -45,8 +45,8 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
   return diff / scale;
 }
 
-const preset = (arch: string, stem: 'imagenet' | 'cifar', seed: number) =>
-  new ResNet({ ...RESNET_PRESETS[arch], widths: resnetWidths(1), stem, seed });
+const preset = (arch: string, stem: 'imagenet' | 'cifar', seed: number, lastStride?: 1 | 2) =>
+  new ResNet({ ...RESNET_PRESETS[arch], widths: resnetWidths(1), stem, lastStride, seed });
 
 function writeInput(
   name: string,
@@ -74,13 +74,7 @@ describe.skipIf(!available)("the export command's torchvision builder lines, run
       `resnet18-cifar, lastStride ${lastStride}: the lines build a model that loads strictly, same features`,
       SLOW,
       async () => {
-        const net = new ResNet({
-          ...RESNET_PRESETS.resnet18,
-          widths: resnetWidths(1),
-          stem: 'cifar',
-          lastStride,
-          seed: 5,
-        });
+        const net = preset('resnet18', 'cifar', 5, lastStride);
         const built = torchvisionBuilder(net);
         if (!('lines' in built)) throw new Error(built.reason);
         const builder = join(dir, `builder-ls${lastStride}.py`);
