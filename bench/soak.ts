@@ -2,18 +2,22 @@
  * Soak: a long `selfsup train` run on a tiny model, the way the CLI runs it (the run folder's
  * hooks: checkpoints every epoch, metrics.jsonl, plots, the kNN monitor, the event-loop yield),
  * sampling tf.memory() and the process's RSS every 100 steps. Passes when the tensor count never
- * changes and, from step `--warmup` (default 500; 0 holds every sample) on, tensor bytes and
- * RSS stay within 5% of each other ((max - min) / first); the spread from the first sample on is
- * printed as well. RSS is taken after full garbage collections, repeated until the committed heap stops
+ * changes and tensor bytes and RSS stay within 5% of each other ((max - min) / first) over
+ * every sample (`--warmup N` holds only the samples from step N on, to look at a part of a run);
+ * the spread from the first sample on is printed as well. RSS is taken after full garbage collections, repeated until the committed heap stops
  * shrinking (collectUntilSettled): before them, RSS follows the JS heap's sawtooth (tens of MB
  * between collections) and early on V8's uncompacted free pages, neither of which says anything
  * about leaks; RSS before any and after one collection are reported too. The process first sets
  * what the CLI's entry sets (glibc's malloc thresholds, runtime/malloc-threshold.ts). Prints a
  * table and one JSON line; exit status 1 when not flat.
  *
- *   NODE_OPTIONS=--expose-gc npx vite-node -c vitest.config.ts bench/soak.ts \
- *     [--steps 1000] [--every 100] [--warmup 500] [--backend cpu|wasm] [--sharp-cache off] \
+ *   node --expose-gc bench/run-bundled.mjs bench/soak.ts \
+ *     [--steps 1000] [--every 100] [--warmup 0] [--backend cpu|wasm] [--sharp-cache off] \
  *     [--plots off] [--knn off] [--checkpoints off] [--heap-snapshots 200,600]
+ *
+ * Through bench/run-bundled.mjs, not vite-node or tsx: a loader's own memory (rollup's parser
+ * under vite-node, the module-hooks thread under tsx) showed in RSS as a one-time step of 22-40 MB
+ * that the built CLI does not have (docs/PERFORMANCE.md, soak).
  *
  * `--sharp-cache off` disables libvips' operation cache (by default up to 50 MB of native
  * memory, filled by the plots' SVG-to-PNG conversions), to tell that bounded cache from growth.
@@ -57,19 +61,13 @@ const CHECKPOINTS = arg('checkpoints', 'on') === 'on';
 /** Steps (of the samples) after which to write a heap snapshot into the working folder, to diff them. */
 const HEAP_SNAPSHOTS = arg('heap-snapshots', '').split(',').filter(Boolean).map(Number);
 const TOLERANCE = 0.05;
-/**
- * Samples before this step are shown but not held to the limit; 0 holds every sample to it.
- * With glibc's malloc thresholds fixed and the heap settled, what is left early in a run is a
- * one-time rise of about 22 MB in a 1 GB anonymous mapping of V8's (not the JS heap, not the
- * wasm memory, not malloc), at a step that varies from run to run: before step 100 in one
- * 1000-step run, between 200 and 300 in another (docs/PERFORMANCE.md, soak).
- */
-const WARMUP = Number(arg('warmup', '500'));
+/** Samples before this step are shown but not held to the limit; 0 (the default) holds every one. */
+const WARMUP = Number(arg('warmup', '0'));
 if (SHARP_CACHE === 'off') sharp.cache(false);
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 if (!collectGarbage) {
   process.stderr.write(
-    'bench/soak.ts: run with NODE_OPTIONS=--expose-gc (RSS is measured after a full GC)\n',
+    'bench/soak.ts: run as `node --expose-gc bench/run-bundled.mjs bench/soak.ts` (RSS is measured after a full GC)\n',
   );
   process.exit(2);
 }
