@@ -37,11 +37,6 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   return runBench(opts, runtime);
 }
 
-/**
- * The benchmark on a backend already chosen and activated, with the plugins given: what
- * `selfsup bench` runs after loading plugins by name, and what a bundle that carries its
- * plugins (bench/gpu) calls directly.
- */
 /** The two views every timed step trains on: standard-normal [batch, res, res, 3] images, seed 0. */
 export function benchViews(batch: number, res: number): readonly [tf.Tensor4D, tf.Tensor4D] {
   const rng = new SeededRng(0);
@@ -56,6 +51,11 @@ export function benchViews(batch: number, res: number): readonly [tf.Tensor4D, t
   return [tf.tensor4d(a, shape), tf.tensor4d(b, shape)];
 }
 
+/**
+ * The benchmark on a backend already chosen and activated, with the plugins given: what
+ * `selfsup bench` runs after loading plugins by name, and what a bundle that carries its
+ * plugins (bench/gpu) calls directly.
+ */
 export async function runBench(
   opts: BenchOptions,
   runtime: { plugins: Plugin[]; registry: DependencyContainer; backend: SelectedBackend },
