@@ -8,6 +8,7 @@ import nodeResolve from '@rollup/plugin-node-resolve';
 import commonjs from '@rollup/plugin-commonjs';
 import json from '@rollup/plugin-json';
 import { dts } from 'rollup-plugin-dts';
+import { BUNDLED_FROM_DEPENDENCIES } from './bundle-policy.mjs';
 
 const pkgDir = process.cwd();
 const pkg = JSON.parse(readFileSync(resolve(pkgDir, 'package.json'), 'utf8'));
@@ -17,13 +18,9 @@ const deps = new Set([
   ...Object.keys(pkg.optionalDependencies ?? {}),
 ]);
 
-// tfjs-core's gradient registrations ship only as extensionless ESM that plain Node rejects,
-// so they are bundled in (the way the @tensorflow/tfjs union package does); everything else
-// from a dependency stays external so one tfjs engine is shared.
-const BUNDLED = /@tensorflow\/tfjs-core\/dist\/register_all_gradients/;
 const isExternal = (id) => {
   if (id.startsWith('node:')) return true;
-  if (BUNDLED.test(id)) return false;
+  if (BUNDLED_FROM_DEPENDENCIES.test(id)) return false;
   if (id.startsWith('.') || id.startsWith('/') || id.startsWith('\0')) return false;
   const name = id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : id.split('/')[0];
   return deps.has(name) || builtinModules.includes(name);

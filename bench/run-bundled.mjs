@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLED_FROM_DEPENDENCIES } from '../bundle-policy.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const [script, ...args] = process.argv.slice(2);
@@ -26,13 +27,12 @@ if (!script || !script.endsWith('.ts')) {
 // Inside the repo, so the bundle's external imports resolve from its node_modules.
 const outfile = join(REPO, '.tmp', 'bench', `${basename(script, '.ts')}.mjs`);
 
-const GRADIENTS = /@tensorflow\/tfjs-core\/dist\/register_all_gradients/;
-/** Bare imports stay external except the repo's own packages and the gradient registrations. */
+/** Bare imports stay external except the repo's own packages and what bundle-policy.mjs bundles. */
 const dependenciesExternal = {
   name: 'dependencies-external',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (a) => {
-      if (a.path.startsWith('@selfsup/') || GRADIENTS.test(a.path)) return undefined;
+      if (a.path.startsWith('@selfsup/') || BUNDLED_FROM_DEPENDENCIES.test(a.path)) return undefined;
       return { path: a.path, external: true };
     });
   },
