@@ -328,6 +328,30 @@ describe('LEWEL = an official method + the lewel aggregator', () => {
     tf.dispose(v);
   });
 
+  it('alignedTemperature changes only the aligned term (LEWEL_M and LEWEL-SimCLR); unset, it is the temperature', () => {
+    const cases = [
+      { type: 'moco', queueSize: 32, temperature: 0.5 },
+      { type: 'simclr', temperature: 0.5 },
+    ];
+    for (const method of cases) {
+      const terms = (extra: Record<string, unknown>) => {
+        const p = build(lewelCfg({ ...method, ...extra }));
+        const v = views(6);
+        const r = step(p, v);
+        p.dispose();
+        tf.dispose(v);
+        return r.terms;
+      };
+      const plain = terms({});
+      const same = terms({ alignedTemperature: 0.5 });
+      const soft = terms({ alignedTemperature: 2 });
+      expect(same.loss_aligned).toBeCloseTo(plain.loss_aligned, 6);
+      expect(soft.loss_global).toBeCloseTo(plain.loss_global, 6);
+      // Another temperature gives another aligned term, from the same network and views.
+      expect(Math.abs(soft.loss_aligned - plain.loss_aligned)).toBeGreaterThan(1e-3);
+    }
+  });
+
   it('alignment maps come out as [B, K, H, W], non-negative, summing to 1 over H*W', () => {
     for (const method of [{ type: 'byol' }, { type: 'moco', queueSize: 32 }]) {
       const p = build(lewelCfg(method));

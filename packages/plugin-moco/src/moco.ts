@@ -16,6 +16,8 @@ export const mocoOptionsSchema = z
     outDim: z.number().int().positive().default(128),
     head: z.string().default('mlp'),
     temperature: z.number().positive().default(0.2),
+    /** T of LEWEL's aligned InfoNCE (in-batch negatives per slot); default: temperature. */
+    alignedTemperature: z.number().positive().optional(),
     queueSize: z.number().int().positive().default(65536),
     /** Constant EMA momentum of the key encoder. */
     baseMomentum: z.number().min(0).max(1).default(0.999),
@@ -44,6 +46,7 @@ export class MoCo extends MomentumMethod {
     super(ctx, {
       projector: { type: o.head, hiddenDim: o.hiddenDim, outDim: o.outDim },
       loss: { type: 'info_nce', temperature: o.temperature },
+      alignedLoss: { type: 'info_nce', temperature: o.alignedTemperature ?? o.temperature },
       alignedSlots: 'per_slot',
       momentum: { schedule: 'constant', baseMomentum: o.baseMomentum },
     });

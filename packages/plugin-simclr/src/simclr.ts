@@ -10,6 +10,8 @@ export const simclrOptionsSchema = z
     outputBatchNorm: z.boolean().default(false),
     /** tau of NT-Xent (the paper's CIFAR-10 value). */
     temperature: z.number().positive().default(0.5),
+    /** tau of LEWEL's aligned NT-Xent (per slot); default: temperature. */
+    alignedTemperature: z.number().positive().optional(),
   })
   .strict();
 export type SimClrOptions = z.infer<typeof simclrOptionsSchema>;
@@ -34,6 +36,7 @@ export class SimCLR extends BaseMethod {
         options: o.outputBatchNorm ? { outputBatchNorm: true } : {},
       },
       loss: { type: 'nt_xent', temperature: o.temperature },
+      alignedLoss: { type: 'nt_xent', temperature: o.alignedTemperature ?? o.temperature },
       alignedSlots: 'per_slot',
     });
   }

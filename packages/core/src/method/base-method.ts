@@ -27,6 +27,8 @@ export interface MethodSpec {
   predictor?: HeadSpec;
   /** The pairwise loss, a registered Loss type and its options; the aligned branch scores with it too. */
   loss: { type: string } & RawOptions;
+  /** The aligned branch's loss where it differs from `loss` (e.g. its own temperature); default `loss`. */
+  alignedLoss?: { type: string } & RawOptions;
   /** How the aligned branch scores slot pairs (AlignedBranchContext.slots); default 'rows'. */
   alignedSlots?: 'rows' | 'per_slot';
 }
@@ -73,10 +75,9 @@ export abstract class BaseMethod extends Module implements Method {
       this.targetEncoder = this.registerModule('target', this.buildEncoder());
       this.targetEncoder.copyFrom(this.online);
     }
-    const { type: lossType, ...lossOptions } = spec.loss;
-    this.pairLoss = resolveType<LossRegistration>(ctx.container, 'Loss', lossType, `${where} loss`).create(
-      lossOptions,
-    );
+    const makeLoss = ({ type, ...options }: MethodSpec['loss'], role: string): PairLoss =>
+      resolveType<LossRegistration>(ctx.container, 'Loss', type, `${where} ${role}`).create(options);
+    this.pairLoss = makeLoss(spec.loss, 'loss');
     const predictor = spec.predictor;
     const outDim = spec.projector.outDim;
     if (predictor) this.predictor = this.registerModule('predictor', this.makeHead(predictor, outDim));
@@ -87,7 +88,7 @@ export abstract class BaseMethod extends Module implements Method {
         );
       }
       const branch = this.aggregator.createAlignedBranch({
-        loss: this.pairLoss,
+        loss: spec.alignedLoss ? makeLoss(spec.alignedLoss, 'aligned loss') : this.pairLoss,
         makePredictor: predictor && (() => this.makeHead(predictor, outDim)),
         slots: spec.alignedSlots ?? 'rows',
       });
