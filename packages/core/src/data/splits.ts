@@ -125,11 +125,21 @@ export async function buildDataSplits(config: SelfsupConfig, pipeline: Pipeline)
   return { train, test, trainEval: labelled ? train : undefined, source: train };
 }
 
-/** The method's own augmentation unless `data.views` names another. */
+/** The method's own augmentation unless `data.views` names another, with `data.viewOptions`. */
 export function buildViews(config: SelfsupConfig, pipeline: Pipeline): ViewPipeline {
-  const type = config.data.views ?? pipeline.method.defaultViews;
+  const { views, viewOptions = {}, imageSize } = config.data;
+  const type = views ?? pipeline.method.defaultViews;
   const reg = resolveType<ViewPipelineRegistration>(pipeline.container, 'ViewPipeline', type, 'data.views');
-  return reg.create({ outputSize: config.data.imageSize }, pipeline.container);
+  if ('outputSize' in viewOptions) {
+    throw new Error(
+      `data.viewOptions.outputSize: the views are always data.imageSize (${imageSize}) in size; set data.imageSize instead`,
+    );
+  }
+  try {
+    return reg.create({ ...viewOptions, outputSize: imageSize }, pipeline.container);
+  } catch (err) {
+    throw new Error(`data.viewOptions (views '${type}'): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** An image as the network's input shows it before normalisation: RGB at the training size. */
