@@ -268,4 +268,34 @@ describe('selfsup info', () => {
     expect(text.stdout).toContain(`auto would pick: ${info.autoPick}\n`);
     expect(text.stdout).toMatch(/^aggregator: .*\blewel\b/m);
   });
+
+  it('info KIND lists its types; info KIND TYPE shows that type with its options', async () => {
+    const kinds = await runCli(['info', 'ViewPipeline']);
+    expect(kinds.code, kinds.stderr).toBe(0);
+    expect(kinds.stdout).toMatch(/^viewpipeline \(3\):$/m);
+    expect(kinds.stdout).toMatch(/^ {2}two_view +@selfsup\/core: Two views/m);
+
+    const byol = await runCli(['info', 'viewpipeline', 'byol']);
+    expect(byol.code, byol.stderr).toBe(0);
+    expect(byol.stdout).toMatch(/^viewpipeline 'byol' \(@selfsup\/core\): BYOL/m);
+    expect(byol.stdout).toMatch(/^ {2}outputSize +integer +\(required\)$/m);
+    expect(byol.stdout).toMatch(/^ {2}scale +\[number, number\] +\(optional\)$/m);
+
+    const json = await runCli(['info', 'method', 'moco', '--json']);
+    const moco = JSON.parse(json.stdout);
+    expect(moco).toMatchObject({ kind: 'method', type: 'moco', plugin: '@selfsup/plugin-moco' });
+    expect(moco.options).toContainEqual({
+      key: 'queueSize',
+      type: 'integer',
+      required: false,
+      default: 65536,
+    });
+
+    const badKind = await runCli(['info', 'methods']);
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toMatch(/unknown kind 'methods'; known: .*\bmethod\b/);
+    const badType = await runCli(['info', 'method', 'mocov3']);
+    expect(badType.code).toBe(2);
+    expect(badType.stderr).toMatch(/no method 'mocov3'; registered: .*\bmoco\b/);
+  });
 });

@@ -18,6 +18,7 @@ export * from './eval';
 export * from './method';
 export * from './di';
 export * from './config/schema';
+export { describeOptions, describeType, type OptionDescription } from './config/describe-options';
 export { corePlugin } from './plugins/core-plugin';
 export { z } from 'zod';
 export * from './parity';

@@ -66,15 +66,17 @@ export const dataSchema = z
     /** Two-view augmentation: defaults to the method's own (byol for BYOL/LEWEL_B, mocov2 for MoCo/LEWEL_M). */
     views: z.string().optional(),
     /**
-     * Options of that view pipeline, checked by its own schema (`selfsup info` lists them), e.g.
-     * for `byol` / `mocov2`: scale (the crop's area range), blurSigma; for `two_view`: view1 and
-     * view2, lists of transforms. Their output size is always `imageSize`.
+     * Options of that view pipeline, checked by its own schema (`selfsup info viewpipeline
+     * TYPE` lists them), e.g. for `byol` / `mocov2`: scale (the crop's area range), blurSigma;
+     * for `two_view`: view1 and view2, lists of transforms. Their output size is always
+     * `imageSize`.
      */
     viewOptions: z.record(z.unknown()).optional(),
     onBadImage: z.enum(['skip', 'fail']).default('fail'),
     /**
-     * Further options of the dataset type, checked by its own schema (`selfsup info` lists
-     * them), e.g. for `cluttered`: palette, backgroundChroma, objectScale, distractors, objects.
+     * Further options of the dataset type, checked by its own schema (`selfsup info dataset
+     * TYPE` lists them), e.g. for `cluttered`: palette, backgroundChroma, objectScale,
+     * distractors, objects.
      */
     options: z.record(z.unknown()).optional(),
   })

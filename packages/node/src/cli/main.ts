@@ -46,11 +46,16 @@ export function buildProgram(): Command {
 
   program
     .command('info')
-    .description('backends available here, versions, which one auto picks, and every registered type')
+    .description(
+      'backends available here, versions, which one auto picks, and every registered type; ' +
+        'with KIND [TYPE] (e.g. `info viewpipeline byol`): its types, or one type and its options',
+    )
+    .argument('[kind]', 'a registry kind as listed, e.g. method, aggregator, viewpipeline, dataset')
+    .argument('[type]', 'a registered type of that kind, e.g. byol')
     .option('--backend <name>', BACKEND_HELP)
     .option('--plugin <pkg>', PLUGIN_HELP, collect)
     .option('--json', 'one JSON object')
-    .action(run((opts) => infoCommand(opts)));
+    .action(run((kind, type, opts) => infoCommand({ ...opts, kind, type })));
 
   program
     .command('train')

@@ -1,4 +1,4 @@
-import { tf } from '@selfsup/core';
+import { tf, describeOptions } from '@selfsup/core';
 import { describeBackends, backendProvidersFrom } from '@selfsup/core';
 import { listTypes } from '@selfsup/core';
 import { Tokens, type SeamName } from '@selfsup/core';
@@ -10,6 +10,9 @@ export async function infoCommand(opts: {
   plugin?: string[];
   backend?: string;
   json?: boolean;
+  /** A registry kind (seam, any case): list its types, or with `type` describe that one. */
+  kind?: string;
+  type?: string;
 }): Promise<number> {
   // The same backend choice as every command (flag > SELFSUP_BACKEND > auto), made and reported.
   let chosen = '';
@@ -22,6 +25,7 @@ export async function infoCommand(opts: {
   const registry = runtime.registry;
   const backends = await describeBackends(backendProvidersFrom(registry));
   const seams = Object.keys(Tokens) as SeamName[];
+  if (opts.kind) return describeKind(registry, seams, opts.kind, opts.type, !!opts.json);
   const types = Object.fromEntries(
     seams.map((s) => [
       s,
@@ -61,6 +65,73 @@ export async function infoCommand(opts: {
   for (const s of seams) {
     const list = types[s];
     if (list.length) out.push(`${s.toLowerCase()}: ${list.map((t) => t.type).join(', ')}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+type Described = Registration<unknown> & {
+  description?: string;
+  optionsSchema?: Parameters<typeof describeOptions>[0];
+};
+
+/** `selfsup info KIND [TYPE]`: the types of one registry kind, or one type with its options. */
+function describeKind(
+  registry: Parameters<typeof listTypes>[0],
+  seams: SeamName[],
+  kind: string,
+  type: string | undefined,
+  json: boolean,
+): number {
+  const seam = seams.find((s) => s.toLowerCase() === kind.toLowerCase());
+  if (!seam) {
+    throw new Error(`info: unknown kind '${kind}'; known: ${seams.map((s) => s.toLowerCase()).join(', ')}`);
+  }
+  const regs = listTypes<Described>(registry, seam);
+  const name = seam.toLowerCase();
+  if (type === undefined) {
+    const rows = regs.map((r) => ({ type: r.type, plugin: r.plugin, description: r.description ?? '' }));
+    if (json) process.stdout.write(`${JSON.stringify({ kind: name, types: rows })}\n`);
+    else {
+      const width = Math.max(0, ...rows.map((r) => r.type.length));
+      const lines = rows.map(
+        (r) => `  ${r.type.padEnd(width)}  ${r.plugin}${r.description ? `: ${r.description}` : ''}`,
+      );
+      process.stdout.write(`${name} (${rows.length}):\n${lines.join('\n')}\n`);
+    }
+    return 0;
+  }
+  const reg = regs.find((r) => r.type === type);
+  if (!reg) {
+    throw new Error(
+      `info: no ${name} '${type}'; registered: ${regs.map((r) => r.type).join(', ') || '(none)'}`,
+    );
+  }
+  const options = describeOptions(reg.optionsSchema);
+  if (json) {
+    const out = {
+      kind: name,
+      type: reg.type,
+      plugin: reg.plugin,
+      description: reg.description ?? '',
+      options,
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return 0;
+  }
+  const out = [`${name} '${reg.type}' (${reg.plugin})${reg.description ? `: ${reg.description}` : ''}`];
+  if (!options.length) out.push('options: none');
+  else {
+    out.push('options:');
+    const width = Math.max(...options.map((o) => o.key.length));
+    for (const o of options) {
+      const when = o.required
+        ? 'required'
+        : 'default' in o
+          ? `default ${JSON.stringify(o.default)}`
+          : 'optional';
+      out.push(`  ${o.key.padEnd(width)}  ${o.type}  (${when})`);
+    }
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
