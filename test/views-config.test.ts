@@ -42,23 +42,23 @@ beforeAll(async () => {
 });
 
 describe('data.views and data.viewOptions', () => {
-  it("without viewOptions: the method's views at their defaults (crop area 0.2-1)", () => {
-    const p = pipelineFor({ imageSize: 16 });
-    expect(twoViews(p).name).toBe('byol');
-    expect(cropScales(p)).toEqual([
-      [0.2, 1],
-      [0.2, 1],
-    ]);
-    p.dispose();
-  });
-
-  it('viewOptions reach the view pipeline: scale sets both views’ crop area', () => {
-    const p = pipelineFor({ imageSize: 16, views: 'mocov2', viewOptions: { scale: [0.5, 1] } });
-    expect(twoViews(p).name).toBe('mocov2');
-    expect(cropScales(p)).toEqual([
-      [0.5, 1],
-      [0.5, 1],
-    ]);
+  it.each([
+    {
+      what: "without viewOptions: the method's views at their defaults (crop area 0.2-1)",
+      data: { imageSize: 16 },
+      name: 'byol',
+      scale: [0.2, 1],
+    },
+    {
+      what: 'viewOptions reach the view pipeline: scale sets both views’ crop area',
+      data: { imageSize: 16, views: 'mocov2', viewOptions: { scale: [0.5, 1] } },
+      name: 'mocov2',
+      scale: [0.5, 1],
+    },
+  ])('$what', ({ data, name, scale }) => {
+    const p = pipelineFor(data);
+    expect(twoViews(p).name).toBe(name);
+    expect(cropScales(p)).toEqual([scale, scale]);
     p.dispose();
   });
 

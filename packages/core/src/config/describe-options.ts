@@ -1,4 +1,5 @@
 import type { ZodTypeAny } from 'zod';
+import { unwrapSchema } from './unwrap-schema';
 
 /** One key of a registration's options, as `selfsup info SEAM TYPE` shows it. */
 export interface OptionDescription {
@@ -27,15 +28,8 @@ const defOf = (t: ZodTypeAny): Def => (t as unknown as { _def: Def })._def;
 
 /** The shape of a schema's values in words (through defaults, optionals and refinements). */
 export function describeType(schema: ZodTypeAny): string {
-  const d = defOf(schema);
+  const d = defOf(unwrapSchema(schema)!);
   switch (d.typeName) {
-    case 'ZodDefault':
-    case 'ZodOptional':
-    case 'ZodNullable':
-    case 'ZodReadonly':
-      return describeType(d.innerType!);
-    case 'ZodEffects':
-      return describeType(d.schema!);
     case 'ZodNumber':
       return d.checks?.some((c) => c.kind === 'int') ? 'integer' : 'number';
     case 'ZodString':
@@ -79,9 +73,8 @@ function defaultOf(schema: ZodTypeAny): { has: boolean; value?: unknown } {
  * required and their default. A schema that is not an object (or none) has no keys.
  */
 export function describeOptions(schema: ZodTypeAny | undefined): OptionDescription[] {
-  let s = schema;
-  while (s && defOf(s).typeName === 'ZodEffects') s = defOf(s).schema;
-  const shape = (s as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape;
+  const shape = (unwrapSchema(schema) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)
+    ?.shape;
   if (!shape) return [];
   return Object.entries(shape).map(([key, field]) => {
     const dflt = defaultOf(field);

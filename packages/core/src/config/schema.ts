@@ -1,4 +1,5 @@
 import { z, type ZodError, type ZodTypeAny } from 'zod';
+import { unwrapSchema } from './unwrap-schema';
 
 /** `"byol"` or `{ type: "byol", ...options }` (MMSelfSup-style), normalised to the object form. */
 export const typeSpec = z.union([z.string().min(1), z.object({ type: z.string().min(1) }).passthrough()], {
@@ -161,21 +162,11 @@ export function isOptionalKey(schema: ZodTypeAny | undefined, key: string): bool
 /** Keys an object schema accepts at a path (through defaults, optionals and effects). */
 function objectKeysAt(schema: ZodTypeAny, path: Array<string | number>): string[] {
   let cur: ZodTypeAny | undefined = schema;
-  const unwrap = (t: ZodTypeAny | undefined): ZodTypeAny | undefined => {
-    let x = t;
-    for (let i = 0; i < 8 && x; i++) {
-      const def = x._def as { innerType?: ZodTypeAny; schema?: ZodTypeAny };
-      if (def.innerType) x = def.innerType;
-      else if (def.schema) x = def.schema;
-      else break;
-    }
-    return x;
-  };
   for (const key of path) {
-    const obj = unwrap(cur) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined;
+    const obj = unwrapSchema(cur) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined;
     cur = obj?.shape?.[String(key)];
   }
-  const obj = unwrap(cur) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined;
+  const obj = unwrapSchema(cur) as unknown as { shape?: Record<string, ZodTypeAny> } | undefined;
   return obj?.shape ? Object.keys(obj.shape) : [];
 }
 

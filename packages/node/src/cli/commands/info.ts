@@ -23,9 +23,10 @@ export async function infoCommand(opts: {
   });
   const loaded = { plugins: runtime.plugins, missing: runtime.missingPlugins };
   const registry = runtime.registry;
-  const backends = await describeBackends(backendProvidersFrom(registry));
   const seams = Object.keys(Tokens) as SeamName[];
+  // One kind's types need the plugins only, not the probing of every backend below.
   if (opts.kind) return describeKind(registry, seams, opts.kind, opts.type, !!opts.json);
+  const backends = await describeBackends(backendProvidersFrom(registry));
   const types = Object.fromEntries(
     seams.map((s) => [
       s,
@@ -70,11 +71,6 @@ export async function infoCommand(opts: {
   return 0;
 }
 
-type Described = Registration<unknown> & {
-  description?: string;
-  optionsSchema?: Parameters<typeof describeOptions>[0];
-};
-
 /** `selfsup info KIND [TYPE]`: the types of one registry kind, or one type with its options. */
 function describeKind(
   registry: Parameters<typeof listTypes>[0],
@@ -87,7 +83,7 @@ function describeKind(
   if (!seam) {
     throw new Error(`info: unknown kind '${kind}'; known: ${seams.map((s) => s.toLowerCase()).join(', ')}`);
   }
-  const regs = listTypes<Described>(registry, seam);
+  const regs = listTypes<Registration<unknown>>(registry, seam);
   const name = seam.toLowerCase();
   if (type === undefined) {
     const rows = regs.map((r) => ({ type: r.type, plugin: r.plugin, description: r.description ?? '' }));
