@@ -272,6 +272,35 @@ describe('out-of-tree method (MomentumMethod subclass, its own Loss type)', () =
   });
 });
 
+describe('LEWEL loss weight warm-up through a training step', () => {
+  it.each([{ type: 'byol' }, { type: 'moco', queueSize: 32 }, { type: 'simsiam' }, { type: 'simclr' }])(
+    '$type: the step weighs the terms as the progress says (1 at step 0, w after the warm-up)',
+    (method) => {
+      const v = views(4);
+      const p = build({
+        method: { ...method, hiddenDim: 16, outDim: 8 },
+        aggregator: { type: 'lewel', heads: 4, lossWeight: 0.25, lossWeightWarmupEpochs: 2 },
+        backbone: TINY,
+      });
+      const at = (s: number) =>
+        trainStep(p.method, p.optimizer, v[0], v[1], {
+          lr: 0,
+          momentum: p.method.momentumAt?.(s, 100),
+          progress: { step: s, totalSteps: 100, stepsPerEpoch: 10 },
+        });
+      const first = at(0);
+      expect(first.loss).toBeCloseTo(first.terms.loss_global, 5);
+      const mid = at(10); // half-way: w = 1 - 0.75 * 0.5
+      expect(mid.loss).toBeCloseTo(0.625 * mid.terms.loss_global + 0.375 * mid.terms.loss_aligned, 5);
+      const late = at(50);
+      expect(late.loss).toBeCloseTo(0.25 * late.terms.loss_global + 0.75 * late.terms.loss_aligned, 5);
+      expect(Math.abs(late.terms.loss_aligned - late.terms.loss_global)).toBeGreaterThan(1e-4);
+      p.dispose();
+      tf.dispose(v);
+    },
+  );
+});
+
 describe('LEWEL = an official method + the lewel aggregator', () => {
   const lewelCfg = (method: { type: string } & Record<string, unknown>): SelfsupConfigInput => ({
     method: { hiddenDim: 16, outDim: 16, ...method },

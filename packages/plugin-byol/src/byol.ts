@@ -1,4 +1,11 @@
-import { tf, z, MomentumMethod, type LossOutput, type MethodContext } from '@selfsup/core';
+import {
+  tf,
+  z,
+  MomentumMethod,
+  type LossOutput,
+  type MethodContext,
+  type TrainingProgress,
+} from '@selfsup/core';
 
 export const byolOptionsSchema = z
   .object({
@@ -32,14 +39,18 @@ export class BYOL extends MomentumMethod {
     });
   }
 
-  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput {
     const o1 = this.online.forward(view1);
     const o2 = this.online.forward(view2);
     const t1 = this.targetForward(view1);
     const t2 = this.targetForward(view2);
-    return this.pairwiseLoss([
-      { online: o1, target: t2 },
-      { online: o2, target: t1 },
-    ]);
+    return this.pairwiseLoss(
+      [
+        { online: o1, target: t2 },
+        { online: o2, target: t1 },
+      ],
+      'sum',
+      progress,
+    );
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '@selfsup/core';
 import { LewelAggregator, lewelOptionsSchema } from './lewel-aggregator';
 
-export { LewelAggregator, lewelOptionsSchema } from './lewel-aggregator';
+export { LewelAggregator, lewelOptionsSchema, globalLossWeightAt } from './lewel-aggregator';
 export { LewelAlignedBranch } from './aligned-branch';
 export type { LewelOptions } from './lewel-aggregator';
 

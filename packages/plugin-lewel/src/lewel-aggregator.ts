@@ -8,6 +8,7 @@ import {
   type AlignedBranchContext,
   type EncoderOutput,
   type ProjectionHead,
+  type TrainingProgress,
 } from '@selfsup/core';
 import { LewelAlignedBranch } from './aligned-branch';
 
@@ -22,6 +23,12 @@ export const lewelOptionsSchema = z
     l2norm: z.boolean().default(true),
     /** w in  w * L_global + (1 - w) * L_aligned. */
     lossWeight: z.number().min(0).max(1).default(0.5),
+    /**
+     * Epochs over which the aligned term's weight rises linearly from 0 to 1 - w (the global
+     * term's from 1 to w), so the shared head first learns from the global loss alone. Not in
+     * the paper; 0 (the default) is the paper's constant weight.
+     */
+    lossWeightWarmupEpochs: z.number().min(0).default(0),
   })
   .strict();
 export type LewelOptions = z.infer<typeof lewelOptionsSchema>;
@@ -90,9 +97,20 @@ export class LewelAggregator extends Module implements Aggregator {
     return new LewelAlignedBranch(ctx);
   }
 
-  combineLosses(global: tf.Scalar, aligned?: tf.Scalar): tf.Scalar {
+  combineLosses(global: tf.Scalar, aligned?: tf.Scalar, progress?: TrainingProgress): tf.Scalar {
     if (!aligned) return global;
-    const w = this.options.lossWeight;
+    const w = globalLossWeightAt(this.options.lossWeight, this.options.lossWeightWarmupEpochs, progress);
     return tf.add(tf.mul(global, w), tf.mul(aligned, 1 - w));
   }
+}
+
+/**
+ * The global term's weight at a step: w after the warm-up (and outside training, where there is
+ * no progress); during it, 1 - (1 - w) * (steps done / warm-up steps), so step 0 is global only.
+ */
+export function globalLossWeightAt(w: number, warmupEpochs: number, progress?: TrainingProgress): number {
+  if (!progress || warmupEpochs <= 0) return w;
+  const warmupSteps = warmupEpochs * progress.stepsPerEpoch;
+  const ramp = Math.min(1, progress.step / warmupSteps);
+  return 1 - (1 - w) * ramp;
 }

@@ -5,6 +5,7 @@ import {
   normalizeL2,
   SeededRng,
   type LossOutput,
+  type TrainingProgress,
   type MethodContext,
   type ViewPair,
 } from '@selfsup/core';
@@ -54,7 +55,7 @@ export class MoCo extends MomentumMethod {
     this.queue = this.registerBuffer('queue', initialQueue(o.outDim, o.queueSize, ctx.seed));
   }
 
-  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput {
     const T = this.options.temperature;
     const pairs: Array<[tf.Tensor4D, tf.Tensor4D]> = this.options.symmetric
       ? [
@@ -75,7 +76,7 @@ export class MoCo extends MomentumMethod {
     }
     this.setPendingKeys(keys);
     const global = globals.length === 1 ? globals[0] : (tf.addN(globals) as tf.Scalar);
-    return this.withAlignedBranch(global, encoded);
+    return this.withAlignedBranch(global, encoded, 'sum', progress);
   }
 
   private setPendingKeys(keys: tf.Tensor2D[]): void {

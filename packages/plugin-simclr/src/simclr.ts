@@ -1,4 +1,4 @@
-import { tf, z, BaseMethod, type LossOutput, type MethodContext } from '@selfsup/core';
+import { tf, z, BaseMethod, type LossOutput, type MethodContext, type TrainingProgress } from '@selfsup/core';
 
 export const simclrOptionsSchema = z
   .object({
@@ -41,9 +41,9 @@ export class SimCLR extends BaseMethod {
     });
   }
 
-  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput {
     const z1 = this.online.forward(view1);
     const z2 = this.online.forward(view2);
-    return this.pairwiseLoss([{ online: z1, target: z2 }]);
+    return this.pairwiseLoss([{ online: z1, target: z2 }], 'sum', progress);
   }
 }

@@ -1,4 +1,4 @@
-import { tf, z, BaseMethod, type LossOutput, type MethodContext } from '@selfsup/core';
+import { tf, z, BaseMethod, type LossOutput, type MethodContext, type TrainingProgress } from '@selfsup/core';
 
 export const simsiamOptionsSchema = z
   .object({
@@ -39,13 +39,13 @@ export class SimSiam extends BaseMethod {
     });
   }
 
-  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput {
     const z1 = this.online.forward(view1);
     const z2 = this.online.forward(view2);
     const pairs = [
       { online: z1, target: z2 },
       { online: z2, target: z1 },
     ];
-    return this.pairwiseLoss(pairs, 'mean');
+    return this.pairwiseLoss(pairs, 'mean', progress);
   }
 }

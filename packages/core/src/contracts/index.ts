@@ -122,8 +122,12 @@ export interface Aggregator extends Module {
   forward(featureMap: tf.Tensor4D): EncoderOutput;
   /** The objective on its aligned slots for one method (asked of the online encoder's aggregator). */
   createAlignedBranch?(ctx: AlignedBranchContext): AlignedBranch;
-  /** Combines the global loss term and, if present, the aligned term into the training loss. */
-  combineLosses(global: tf.Scalar, aligned?: tf.Scalar): tf.Scalar;
+  /**
+   * Combines the global loss term and, if present, the aligned term into the training loss.
+   * `progress` is where the step is in its run (absent outside training: the weights at the end
+   * of any warm-up apply).
+   */
+  combineLosses(global: tf.Scalar, aligned?: tf.Scalar, progress?: TrainingProgress): tf.Scalar;
 }
 export interface AggregatorContext {
   inChannels: number;
@@ -145,8 +149,18 @@ export interface LossOutput {
   outputs: Record<string, tf.Tensor>;
 }
 
+/** Where a training step is in its run, for loss weights that follow a schedule. */
+export interface TrainingProgress {
+  /** Steps done before this one (0-based), as in momentumAt and the LR schedule. */
+  step: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+}
+
 export interface StepContext {
   lr: number;
+  /** Where this step is in its run; the trainer always gives it, a bare step may not. */
+  progress?: TrainingProgress;
   /** Momentum of the method's target network at this step (its momentumAt); read only by methods that have one. */
   momentum?: number;
 }
@@ -172,8 +186,11 @@ export interface Method extends Module {
   momentumAt?(step: number, totalSteps: number): number;
   /** Parameters the optimizer updates, with PyTorch names. */
   trainableParameters(): StateEntry[];
-  /** Forward both views and compute the loss. Runs under the gradient tape. */
-  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput;
+  /**
+   * Forward both views and compute the loss. Runs under the gradient tape. `progress` goes on to
+   * the aggregator's combineLosses (a scheduled loss weight); without it the final weights apply.
+   */
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput;
   /** After the optimizer step: EMA of the target (ctx.momentum), method state such as the key queue. */
   afterOptimizerStep(ctx: StepContext): void;
   /** Alignment maps [B, K, H, W] for NHWC images, when the aggregator makes them. */

@@ -14,6 +14,7 @@ import type {
   ProjectionHead,
   RawOptions,
   StepContext,
+  TrainingProgress,
 } from '../contracts';
 import { Module, type StateEntry } from '../nn/module';
 import { resolveType } from '../di/registry';
@@ -138,12 +139,16 @@ export abstract class BaseMethod extends Module implements Method {
    * The pairwise loss of each pair (online side through the predictor), summed over the pairs
    * (BYOL) or averaged (SimSiam); the aligned branch scores the same pairs alike.
    */
-  protected pairwiseLoss(pairs: ViewPair[], reduce: 'sum' | 'mean' = 'sum'): LossOutput {
+  protected pairwiseLoss(
+    pairs: ViewPair[],
+    reduce: 'sum' | 'mean' = 'sum',
+    progress?: TrainingProgress,
+  ): LossOutput {
     const global = reducePairs(
       pairs.map((p) => this.pairLoss(this.predict(p.online.global), p.target.global)),
       reduce,
     );
-    return this.withAlignedBranch(global, pairs, reduce);
+    return this.withAlignedBranch(global, pairs, reduce, progress);
   }
 
   /**
@@ -155,6 +160,7 @@ export abstract class BaseMethod extends Module implements Method {
     global: tf.Scalar,
     pairs: ViewPair[],
     reduce: 'sum' | 'mean' = 'sum',
+    progress?: TrainingProgress,
   ): LossOutput {
     const terms: Record<string, tf.Scalar> = { loss_global: global };
     let aligned: tf.Scalar | undefined;
@@ -170,10 +176,10 @@ export abstract class BaseMethod extends Module implements Method {
     const outputs: Record<string, tf.Tensor> = { z_online_v1: first.global };
     if (first.aligned) outputs.aligned_online_v1 = first.aligned;
     if (first.maps) outputs.maps_online_v1 = first.maps;
-    return { loss: this.aggregator.combineLosses(global, aligned), terms, outputs };
+    return { loss: this.aggregator.combineLosses(global, aligned, progress), terms, outputs };
   }
 
-  abstract computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput;
+  abstract computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput;
 
   afterOptimizerStep(_ctx: StepContext): void {
     this.updateState();

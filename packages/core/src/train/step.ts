@@ -1,5 +1,12 @@
 import { tf } from '../tf';
-import type { Method, Optimizer, ParamWithGrad, StepContext, StepResult } from '../contracts';
+import type {
+  Method,
+  Optimizer,
+  ParamWithGrad,
+  StepContext,
+  StepResult,
+  TrainingProgress,
+} from '../contracts';
 import { readsAsync, readsSync, type HostReads } from '../util/reads';
 
 /** Thrown before the optimizer step when the loss is NaN or infinite; the model is left untouched. */
@@ -31,7 +38,12 @@ export interface LossAndGrads {
  * parameters. Everything returned is kept outside any tidy scope; the caller disposes it
  * (see disposeLossAndGrads).
  */
-export function lossAndGrads(method: Method, view1: tf.Tensor4D, view2: tf.Tensor4D): LossAndGrads {
+export function lossAndGrads(
+  method: Method,
+  view1: tf.Tensor4D,
+  view2: tf.Tensor4D,
+  progress?: TrainingProgress,
+): LossAndGrads {
   const params = method.trainableParameters();
   const byVarName = new Map<string, string>();
   for (const p of params) {
@@ -45,7 +57,7 @@ export function lossAndGrads(method: Method, view1: tf.Tensor4D, view2: tf.Tenso
   // variableGrads runs f inside a tidy that keeps only the loss; terms/outputs survive via tf.keep.
   const { value, grads } = tf.variableGrads(
     () => {
-      const out = method.computeLoss(view1, view2);
+      const out = method.computeLoss(view1, view2, progress);
       terms = keepAll(out.terms);
       outputs = keepAll(out.outputs);
       return out.loss;
@@ -125,7 +137,7 @@ function* stepReads(
   view2: tf.Tensor4D,
   ctx: StepContext & { step?: number },
 ): HostReads<StepResult> {
-  const r = lossAndGrads(method, view1, view2);
+  const r = lossAndGrads(method, view1, view2, ctx.progress);
   try {
     const names = Object.keys(r.terms);
     // The loss and its terms in one tensor: one read-back per step.

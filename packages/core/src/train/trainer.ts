@@ -273,6 +273,7 @@ export class Trainer {
       return (await (this.opts.stepFn ?? trainStepAsync)(this.opts.method, this.opts.optimizer, v1, v2, {
         lr,
         momentum: ema ?? undefined,
+        progress: { step, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch },
         step: step + 1,
       })) as StepResult;
     } catch (e) {

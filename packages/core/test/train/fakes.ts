@@ -12,6 +12,7 @@ import type {
   Sample,
   StepContext,
   ViewPipeline,
+  TrainingProgress,
 } from '../../src/contracts';
 import { emaMomentum } from '../../src/optim/schedules';
 import type { StateEntry } from '../../src/nn/module';
@@ -70,6 +71,8 @@ export class FakeMethod extends Module implements Method {
   calls = 0;
   updates = 0;
   momenta: number[] = [];
+  /** The progress each computeLoss call was given. */
+  progress: Array<TrainingProgress | undefined> = [];
 
   constructor(readonly opts: FakeMethodOptions = {}) {
     super();
@@ -89,8 +92,9 @@ export class FakeMethod extends Module implements Method {
     return tf.mean(this.backbone.forward(x), [1, 2]) as tf.Tensor2D;
   }
 
-  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D): LossOutput {
+  computeLoss(view1: tf.Tensor4D, view2: tf.Tensor4D, progress?: TrainingProgress): LossOutput {
     this.calls++;
+    this.progress.push(progress);
     const f1 = this.features(view1);
     const f2 = this.features(view2);
     tf.tidy(() => {

@@ -55,6 +55,15 @@ describe('Trainer hooks (platform-neutral)', () => {
     ]);
   });
 
+  it('gives every step its progress (0-based step, total steps, steps per epoch) for scheduled loss weights', async () => {
+    const method = new FakeMethod({ seed: 4 });
+    await new Trainer(base(method, [])).run();
+    // 12 images, batch 4: 3 steps per epoch, 2 epochs.
+    expect(method.progress).toEqual(
+      Array.from({ length: 6 }, (_, step) => ({ step, totalSteps: 6, stepsPerEpoch: 3 })),
+    );
+  });
+
   it('checkpoints into memory storage and resumes to the same final state', async () => {
     const full = new FakeMethod({ seed: 2 });
     await new Trainer(base(full, [])).run();

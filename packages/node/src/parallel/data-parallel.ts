@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tf } from '@selfsup/core';
-import type { Method, Optimizer, StepContext, StepResult } from '@selfsup/core';
+import type { Method, Optimizer, StepContext, StepResult, TrainingProgress } from '@selfsup/core';
 import { applyGradients, disposeLossAndGrads, lossAndGrads, NonFiniteLossError } from '@selfsup/core';
 import {
   FAULT_ENV,
@@ -133,7 +133,7 @@ export class DataParallel {
     view2: tf.Tensor4D,
     ctx: StepContext & { step?: number },
   ): Promise<StepResult> => {
-    const r = await this.lossAndGrads(method, view1, view2, ctx.step ?? 0);
+    const r = await this.lossAndGrads(method, view1, view2, ctx.step ?? 0, ctx.progress);
     try {
       if (!Number.isFinite(r.loss)) throw new NonFiniteLossError(r.loss, r.terms, ctx.step);
       applyGradients(method, optimizer, r.grads, ctx);
@@ -152,6 +152,7 @@ export class DataParallel {
     view1: tf.Tensor4D,
     view2: tf.Tensor4D,
     step: number,
+    progress?: TrainingProgress,
   ): Promise<ParallelGrads> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('data parallel: used after close()');
@@ -169,6 +170,7 @@ export class DataParallel {
         ({
           type: 'step',
           step,
+          progress,
           state: this.stateBuf,
           views: this.viewsBuf,
           batchShape: [b, h, w, c],
@@ -187,7 +189,7 @@ export class DataParallel {
     ]) as [tf.Tensor4D, tf.Tensor4D];
     let mine: ReturnType<typeof lossAndGrads>;
     try {
-      mine = lossAndGrads(method, own[0], own[1]);
+      mine = lossAndGrads(method, own[0], own[1], progress);
     } catch (err) {
       answers.catch(() => undefined);
       throw err;

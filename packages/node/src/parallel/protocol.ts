@@ -1,3 +1,5 @@
+import type { TrainingProgress } from '@selfsup/core';
+
 /** Messages between the data-parallel coordinator (rank 0, main thread) and its worker threads. */
 
 /** What a worker needs to build the same pipeline as rank 0; plain data (structured-clonable). */
@@ -58,6 +60,8 @@ export interface ReadyMessage {
 export interface StepMessage {
   type: 'step';
   step: number;
+  /** Where the step is in its run (a scheduled loss weight), as the trainer gave it. */
+  progress?: TrainingProgress;
   /** Every state entry (parameters and buffers) of rank 0, concatenated in entry order. */
   state: SharedArrayBuffer;
   /** Both views of the whole batch: view 1 then view 2, NHWC. */

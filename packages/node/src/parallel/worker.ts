@@ -92,7 +92,7 @@ function step(m: StepMessage): DoneMessage {
   const v1 = tf.tensor4d(views.slice(m.start * row, (m.start + m.count) * row), shard);
   const v2 = tf.tensor4d(views.slice((b + m.start) * row, (b + m.start + m.count) * row), shard);
   try {
-    const r = lossAndGrads(method, v1, v2);
+    const r = lossAndGrads(method, v1, v2, m.progress);
     try {
       const grads = new Float32Array(init.grads);
       const present: boolean[] = [];

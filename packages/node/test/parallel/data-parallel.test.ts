@@ -72,7 +72,13 @@ describe('data parallel over worker_threads', () => {
     let afterFirst = 0;
     for (let s = 1; s <= 4; s++) {
       const [v1, v2] = batch(10 + s, 8);
-      const ctx = { lr: 0.1, momentum: 0.9, step: s };
+      // The progress weighs the tiny method's terms: workers that lost it would differ from rank 0.
+      const ctx = {
+        lr: 0.1,
+        momentum: 0.9,
+        step: s,
+        progress: { step: s - 1, totalSteps: 4, stepsPerEpoch: 2 },
+      };
       const a = trainStep(single.method, single.optimizer, v1, v2, ctx);
       const b = await dp.step(multi.method, multi.optimizer, v1, v2, ctx);
       expect(b.loss).toBeCloseTo(a.loss, 4);

@@ -12,6 +12,7 @@ import type {
   Backbone,
   BackboneRegistration,
   LossOutput,
+  TrainingProgress,
   Method,
   MethodRegistration,
   Plugin,
@@ -63,7 +64,8 @@ class TinyMethod extends Module implements Method {
     return this.namedParameters();
   }
 
-  computeLoss(v1: tf.Tensor4D, v2: tf.Tensor4D): LossOutput {
+  /** The spread term's weight follows the run's progress (1 without it), like a scheduled loss weight. */
+  computeLoss(v1: tf.Tensor4D, v2: tf.Tensor4D, progress?: TrainingProgress): LossOutput {
     const f1 = tf.mean(this.backbone.forward(v1), [1, 2]) as tf.Tensor2D;
     const f2 = tf.mean(this.backbone.forward(v2), [1, 2]) as tf.Tensor2D;
     const p = tf.matMul(f1, this.head);
@@ -72,7 +74,12 @@ class TinyMethod extends Module implements Method {
     const spread = tf.mean(tf.logSumExp(tf.matMul(p, this.memory, false, true), 1)) as tf.Scalar;
     this.pending?.dispose();
     this.pending = tf.keep(tf.clone(z));
-    return { loss: tf.add(align, spread) as tf.Scalar, terms: { align, spread }, outputs: {} };
+    const spreadWeight = progress ? 1 + progress.step / progress.totalSteps : 1;
+    return {
+      loss: tf.add(align, tf.mul(spread, spreadWeight)) as tf.Scalar,
+      terms: { align, spread },
+      outputs: {},
+    };
   }
 
   pendingStepState(): Record<string, tf.Tensor> {
