@@ -82,6 +82,24 @@ describe('data.views and data.viewOptions', () => {
     p.dispose();
   });
 
+  it('viewOptions.hue and .grayscale reach the colour jitter and the grayscale of both views', () => {
+    const p = pipelineFor({ imageSize: 16, viewOptions: { hue: 0.5, grayscale: 0.4 } });
+    const views = buildViews(p.config, p) as unknown as Record<'view1' | 'view2', object[]>;
+    for (const view of [views.view1, views.view2]) {
+      expect(view.find((t) => 'hue' in t)).toMatchObject({ hue: 0.5 });
+      expect(view.find((t) => (t as { name?: string }).name === 'random_grayscale')).toMatchObject({
+        p: 0.4,
+      });
+    }
+    p.dispose();
+  });
+
+  it('a hue outside [0, 0.5] is refused, naming the key', () => {
+    const p = pipelineFor({ imageSize: 16, viewOptions: { hue: 0.7 } });
+    expect(() => buildViews(p.config, p)).toThrow(/data\.viewOptions.*hue/);
+    p.dispose();
+  });
+
   it('an unknown option is refused, naming data.viewOptions, the views and the key', () => {
     const p = pipelineFor({ imageSize: 16, viewOptions: { cropScale: [0.5, 1] } });
     expect(() => buildViews(p.config, p)).toThrow(/data\.viewOptions \(views 'byol'\).*cropScale/);

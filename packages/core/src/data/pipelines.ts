@@ -96,6 +96,10 @@ export interface PresetOptions {
   blurSigma?: [number, number];
   /** Odd blur kernel; default ~10% of outputSize (23 at 224). */
   blurKernelSize?: number;
+  /** Colour jitter's hue range h (shift uniform in [-h, h] of a turn); default 0.1. */
+  hue?: number;
+  /** Probability of the random grayscale; default 0.2. */
+  grayscale?: number;
 }
 
 /** Pixel-size parameters in the spec are for 224 px images. */
@@ -116,9 +120,9 @@ const crop = (o: PresetOptions): TransformConfig => ({
   ratio: [3 / 4, 4 / 3],
 });
 const flip: TransformConfig = { type: 'horizontal_flip', p: 0.5 };
-const jitter = (saturation: number): TransformConfig[] => [
-  { type: 'color_jitter', brightness: 0.4, contrast: 0.4, saturation, hue: 0.1, p: 0.8 },
-  { type: 'random_grayscale', p: 0.2 },
+const jitter = (o: PresetOptions, saturation: number): TransformConfig[] => [
+  { type: 'color_jitter', brightness: 0.4, contrast: 0.4, saturation, hue: o.hue ?? 0.1, p: 0.8 },
+  { type: 'random_grayscale', p: o.grayscale ?? 0.2 },
 ];
 
 function tail(o: PresetOptions): TransformConfig[] {
@@ -135,11 +139,11 @@ function tail(o: PresetOptions): TransformConfig[] {
  */
 export function byolViewConfigs(o: PresetOptions): [TransformConfig[], TransformConfig[]] {
   return [
-    [crop(o), flip, ...jitter(0.2), blurConfig(o, 1.0), ...tail(o)],
+    [crop(o), flip, ...jitter(o, 0.2), blurConfig(o, 1.0), ...tail(o)],
     [
       crop(o),
       flip,
-      ...jitter(0.2),
+      ...jitter(o, 0.2),
       blurConfig(o, 0.1),
       { type: 'solarize', p: 0.2, threshold: 128 / 255 },
       ...tail(o),
@@ -152,6 +156,6 @@ export function byolViewConfigs(o: PresetOptions): [TransformConfig[], Transform
  * p 0.8, grayscale 0.2, blur p 0.5, flip 0.5, then ImageNet normalisation.
  */
 export function mocov2ViewConfigs(o: PresetOptions): [TransformConfig[], TransformConfig[]] {
-  const view = [crop(o), ...jitter(0.4), blurConfig(o, 0.5), flip, ...tail(o)];
+  const view = [crop(o), ...jitter(o, 0.4), blurConfig(o, 0.5), flip, ...tail(o)];
   return [view, view.map((c) => ({ ...c }))];
 }

@@ -190,6 +190,8 @@ const presetSchema = z
     std: z.array(z.number().positive()).min(1).optional(),
     blurSigma: range.optional(),
     blurKernelSize: posInt.refine((k) => k % 2 === 1, 'must be odd').optional(),
+    hue: z.number().min(0).max(0.5).optional(),
+    grayscale: z.number().min(0).max(1).optional(),
   })
   .strict();
 const twoViewSchema = z

@@ -81,6 +81,18 @@ describe('view pipelines', () => {
     expect((mb.sigma as number[])[1]).toBeCloseTo((2 * 32) / 224, 10);
     expect(m1.find((c) => c.type === 'random_resized_crop')).toMatchObject({ size: 32, scale: [0.2, 1] });
   });
+  it('hue and grayscale tune both views of either preset; the defaults stay METHODS.md', () => {
+    for (const configs of [byolViewConfigs, mocov2ViewConfigs]) {
+      for (const view of configs({ outputSize: 32, hue: 0.5, grayscale: 0.5 })) {
+        expect(view.find((c) => c.type === 'color_jitter')).toMatchObject({ hue: 0.5, p: 0.8 });
+        expect(view.find((c) => c.type === 'random_grayscale')).toMatchObject({ p: 0.5 });
+      }
+      for (const view of configs({ outputSize: 32 })) {
+        expect(view.find((c) => c.type === 'color_jitter')).toMatchObject({ hue: 0.1 });
+        expect(view.find((c) => c.type === 'random_grayscale')).toMatchObject({ p: 0.2 });
+      }
+    }
+  });
   it('two_view resolves user transforms registered in the container by name', () => {
     const invert: TransformRegistration = {
       type: 'invert',
