@@ -4,6 +4,9 @@
  * spanning N steps).
  *
  *   npx vite-node --config vitest.config.ts bench/learning/selfsup-steps.ts CONFIG N [key.path=value ...]
+ *
+ * SELFSUP_BACKEND and SELFSUP_THREADS pick the backend and its threads (another float summation
+ * order: how far two runs of one implementation drift apart, next to the reference's drift).
  */
 import 'reflect-metadata';
 import { buildDatasets, buildViews, loadConfig, openSession } from '../../packages/node/src/cli/session';
@@ -13,7 +16,8 @@ const [configPath, steps, ...sets] = process.argv.slice(2);
 if (!configPath || !(Number(steps) >= 1))
   throw new Error('usage: selfsup-steps.ts CONFIG N [key.path=value ...]');
 const config = await loadConfig(configPath, sets);
-const session = await openSession(config, { backend: process.env.SELFSUP_BACKEND ?? 'wasm' });
+const threads = process.env.SELFSUP_THREADS ? Number(process.env.SELFSUP_THREADS) : undefined;
+const session = await openSession(config, { backend: process.env.SELFSUP_BACKEND ?? 'wasm', threads });
 const splits = await buildDatasets(session);
 const t = config.train;
 const trainer = new Trainer({
