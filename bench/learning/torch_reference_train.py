@@ -15,6 +15,7 @@ ap.add_argument('--epochs', type=int, help='train only the first N epochs of the
 ap.add_argument('--max-steps', type=int, help='stop after N steps (schedules span N, like train.maxSteps)')
 ap.add_argument('--print-steps', action='store_true', help='one JSON line per step with the loss terms')
 ap.add_argument('--torch-init', action='store_true', help="PyTorch's default init instead of selfsup's init.safetensors")
+ap.add_argument('--save-state', help='write the final state (every parameter and buffer, PyTorch names) to this safetensors file')
 ap.add_argument('--ref-dir', default=os.environ.get('TORCH_BENCH_DIR', '../shared/bench'))
 args = ap.parse_args()
 sys.path.insert(0, args.ref_dir)
@@ -104,3 +105,5 @@ for k in range(steps):
         print(json.dumps({'impl': 'pytorch-reference', 'method': kind, 'epoch': (k + 1) // nb,
                           'loss': round(loss_sum / nb, 4), 'knn': knn()}), flush=True)
         loss_sum = 0.0
+if args.save_state:  # num_batches_tracked left out: the shared writer makes it shape [1], selfsup has it as a scalar
+    R.save_safetensors(args.save_state, {k: v for k, v in model.state_dict().items() if not k.endswith('num_batches_tracked')})
