@@ -11,10 +11,14 @@
  * starts fresh), to compare one step of both implementations from a trained state.
  */
 import 'reflect-metadata';
-import { buildDatasets, buildViews, loadConfig, openSession } from '../../packages/node/src/cli/session';
+import {
+  buildDatasets,
+  buildViews,
+  loadConfig,
+  loadModelWeights,
+  openSession,
+} from '../../packages/node/src/cli/session';
 import { Trainer } from '../../packages/core/src/train/trainer';
-import { importStateDict } from '../../packages/core/src/io';
-import { readSafetensors } from '../../packages/node/src';
 
 const [configPath, steps, ...sets] = process.argv.slice(2);
 if (!configPath || !(Number(steps) >= 1))
@@ -22,10 +26,7 @@ if (!configPath || !(Number(steps) >= 1))
 const config = await loadConfig(configPath, sets);
 const threads = process.env.SELFSUP_THREADS ? Number(process.env.SELFSUP_THREADS) : undefined;
 const session = await openSession(config, { backend: process.env.SELFSUP_BACKEND ?? 'wasm', threads });
-if (process.env.SELFSUP_INIT) {
-  const saved = await readSafetensors(process.env.SELFSUP_INIT);
-  importStateDict(session.pipeline.method.stateEntries(), saved, { prefix: 'model' });
-}
+if (process.env.SELFSUP_INIT) await loadModelWeights(session.pipeline, process.env.SELFSUP_INIT, configPath);
 const splits = await buildDatasets(session);
 const t = config.train;
 const trainer = new Trainer({
