@@ -5,7 +5,7 @@ implementation: if both learn the same, a learning problem is the recipe's, not 
 
   /usr/bin/python3 bench/learning/torch_reference_train.py OUT_DIR [--threads 1] [--ref-dir ../shared/bench]
 """
-import argparse, json, math, os, struct, sys
+import argparse, json, math, os, sys
 import numpy as np, torch, torch.nn.functional as F
 
 ap = argparse.ArgumentParser()
@@ -15,11 +15,14 @@ ap.add_argument('--epochs', type=int, help='train only the first N epochs of the
 ap.add_argument('--max-steps', type=int, help='stop after N steps (schedules span N, like train.maxSteps)')
 ap.add_argument('--print-steps', action='store_true', help='one JSON line per step with the loss terms')
 ap.add_argument('--torch-init', action='store_true', help="PyTorch's default init instead of selfsup's init.safetensors")
+ap.add_argument('--init', help='start from this state (safetensors, PyTorch names) instead of DIR/init.safetensors')
 ap.add_argument('--save-state', help='write the final state (every parameter and buffer, PyTorch names) to this safetensors file')
 ap.add_argument('--ref-dir', default=os.environ.get('TORCH_BENCH_DIR', '../shared/bench'))
 args = ap.parse_args()
 sys.path.insert(0, args.ref_dir)
 import ref_methods as R  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_model import load_state, reference_config  # noqa: E402
 
 torch.set_num_threads(args.threads)
 meta = json.load(open(f'{args.dir}/meta.json'))
@@ -30,28 +33,13 @@ load_x = lambda n: nchw(np.fromfile(f'{args.dir}/{n}_x.f32', np.float32).reshape
 load_y = lambda n: torch.from_numpy(np.fromfile(f'{args.dir}/{n}_y.i32', np.int32)).long()
 train_x, train_y, test_x, test_y = load_x('train'), load_y('train'), load_x('test'), load_y('test')
 
-mc, bb, agg, oc = C['method'], C['backbone'], C.get('aggregator') or 'global', C['optimizer']
-lewel = isinstance(agg, dict) and agg.get('type') == 'lewel'
-kind = {'byol': 'lewel_b' if lewel else 'byol', 'moco': 'lewel_m' if lewel else 'moco'}[mc['type']]
-if bb['type'] != 'resnet18': raise SystemExit(f"backbone.type {bb['type']}: only resnet18 is mirrored here")
-w = [int(64 * bb.get('widthMultiplier', 1) * f) for f in (1, 2, 4, 8)]
-cfg = dict(method=kind, widths=w, blocks=[2, 2, 2, 2], stem=bb.get('stem', 'cifar'), hid=mc.get('hiddenDim', 4096),
-           dim=mc.get('outDim', 256), queue=mc.get('queueSize', 65536), temperature=mc.get('temperature', 0.2))
-if lewel:
-    cfg.update(heads=agg.get('heads', 4), scale=agg.get('scale', 1.0), l2norm=agg.get('l2norm', True),
-               loss_weight=agg.get('lossWeight', 0.5))
+mc, oc = C['method'], C['optimizer']
+kind, cfg = reference_config(C)
 torch.manual_seed(C['train'].get('seed', 0))
 model = R.Method(cfg)
-init_path = f'{args.dir}/init.safetensors'
-if os.path.exists(init_path) and not args.torch_init:  # start from selfsup's own initial weights
-    with open(init_path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]; header = json.loads(f.read(n)); blob = f.read()
-    dtypes = {'F32': np.float32, 'I64': np.int64}  # BatchNorm's num_batches_tracked is int64
-    state = {k: torch.from_numpy(np.frombuffer(blob[v['data_offsets'][0]:v['data_offsets'][1]], dtypes[v['dtype']]).reshape(v['shape']).copy())
-             for k, v in header.items() if k != '__metadata__'}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith('num_batches_tracked') and k != 'queue']
-    if missing or unexpected: raise SystemExit(f'{init_path}: missing {missing[:5]}, unexpected {unexpected[:5]}')
+init_path = args.init or f'{args.dir}/init.safetensors'
+if args.init and not os.path.exists(args.init): raise SystemExit(f'--init {args.init}: no such file')
+if os.path.exists(init_path) and not args.torch_init: load_state(model, init_path)  # selfsup's own initial weights
 params = [(n, p) for n, p in model.named_parameters() if not n.startswith('target.')]
 base_m = mc.get('baseMomentum', 0.99 if mc['type'] == 'byol' else 0.999)
 warm = round(C['train'].get('warmupEpochs', 0) * nb)
